@@ -1,0 +1,47 @@
+# The two commands: `make run` and `make test`. Both set up everything they need first.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+PY_STAMP := $(VENV)/.installed
+NODE_STAMP := node_modules/.installed
+HOST ?= 127.0.0.1
+PORT ?= 8000
+
+.PHONY: run test lint deps test-deps format clean
+
+run: deps
+	$(BIN)/vumigo migrate
+	$(BIN)/vumigo demo
+	$(BIN)/vumigo serve --host $(HOST) --port $(PORT)
+
+test: test-deps
+	scripts/test.sh
+
+lint: $(PY_STAMP)
+	$(BIN)/ruff check src tests bench
+	$(BIN)/ruff format --check src tests bench
+	$(BIN)/mypy src
+
+format: $(PY_STAMP)
+	$(BIN)/ruff format src tests bench
+	$(BIN)/ruff check --fix src tests bench
+
+deps: $(PY_STAMP) $(NODE_STAMP)
+
+test-deps: deps
+	scripts/system-deps.sh --test
+
+$(PY_STAMP): pyproject.toml
+	scripts/system-deps.sh
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+	$(BIN)/python -m pip install -q -e '.[test]'
+	touch $@
+
+$(NODE_STAMP): package.json package-lock.json
+	scripts/system-deps.sh
+	npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
+clean:
+	rm -rf $(VENV) node_modules var .mypy_cache .ruff_cache .pytest_cache
