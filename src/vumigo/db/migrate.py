@@ -27,21 +27,21 @@ def _upgrade(connection: Connection, config: Config, revision: str) -> None:
     command.upgrade(config, revision)
 
 
-def _current(connection: Connection) -> str | None:
-    return MigrationContext.configure(connection).get_current_revision()
+def _current(connection: Connection) -> set[str]:
+    return set(MigrationContext.configure(connection).get_current_heads())
 
 
-async def upgrade(db: Database, revision: str = "head") -> None:
+async def upgrade(db: Database, revision: str = "heads") -> None:
     """Brings the schema up to ``revision``; a no-op when it is there already."""
     config = alembic_config(db.url)
     async with db.engine.begin() as connection:
         await connection.run_sync(_upgrade, config, revision)
 
 
-async def current_revision(db: Database) -> str | None:
+async def current_revisions(db: Database) -> set[str]:
     async with db.engine.connect() as connection:
         return await connection.run_sync(_current)
 
 
-def head_revision() -> str | None:
-    return ScriptDirectory.from_config(alembic_config("sqlite://")).get_current_head()
+def head_revisions() -> set[str]:
+    return set(ScriptDirectory.from_config(alembic_config("sqlite://")).get_heads())

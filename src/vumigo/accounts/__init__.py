@@ -1,0 +1,1 @@
+"""Accounts, their users, API tokens and permissions."""

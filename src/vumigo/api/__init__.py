@@ -1,0 +1,1 @@
+"""HTTP APIs: the conversation HTTP API, contacts/opt-outs/metrics REST and JSON-RPC."""

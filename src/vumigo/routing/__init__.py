@@ -1,0 +1,1 @@
+"""Connectors and the per-account routing table that joins channels, routers and conversations."""

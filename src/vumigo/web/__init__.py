@@ -1,0 +1,1 @@
+"""The web side: the ASGI app that serves the UI, the HTTP APIs and transport webhooks."""
