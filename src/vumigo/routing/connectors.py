@@ -6,7 +6,8 @@ A connector names one side of a link in the routing table:
 - ``CONVERSATION:<type>:<key>``: a conversation; receives inbound messages.
 - ``ROUTER:<type>:<key>:INBOUND``: a router's channel side; receives inbound messages.
 - ``ROUTER:<type>:<key>:OUTBOUND``: a router's conversation side; receives outbound messages.
-- ``OPT_OUT``: the opt-out handler; receives inbound opt-out messages.
+- ``OPT_OUT``: the opt-out step; as a source it hands inbound opt-out messages on (to an
+  ``opt_out`` conversation, say).
 - ``BILLING:INBOUND`` / ``BILLING:OUTBOUND``: the billing step.
 
 An entry must join a connector that sends one way to one that receives that way, which the
@@ -50,6 +51,10 @@ class Connector:
             # A router's INBOUND side emits outbound messages towards the channel and the
             # OUTBOUND side emits inbound messages towards conversations.
             return "OUTBOUND" if self.parts[-1] == "INBOUND" else "INBOUND"
+        if self.kind == "OPT_OUT":
+            # Opt-out messages are handed on to whatever the account routed from OPT_OUT
+            # (an opt_out conversation); its replies go back through the original tag.
+            return "INBOUND"
         return "INBOUND" if self.receives == "OUTBOUND" else "OUTBOUND"
 
     # Convenience accessors for the common kinds.
