@@ -8,9 +8,13 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING
 
 from vumigo.config import Settings
 from vumigo.db.engine import Database
+
+if TYPE_CHECKING:
+    from vumigo.engine.core import Engine
 
 log = logging.getLogger(__name__)
 
@@ -24,6 +28,10 @@ class Platform:
         self._start_hooks: list[Hook] = []
         self._stop_hooks: list[Hook] = []
         self.started = False
+        self.roles: tuple[str, ...] = ("dispatcher", "apps", "transports")
+        from vumigo.engine.core import Engine
+
+        self.engine: Engine = Engine(settings, self.db)
 
     def on_start(self, hook: Hook) -> None:
         """Registers work to run when the platform starts (in registration order)."""
@@ -34,6 +42,7 @@ class Platform:
         self._stop_hooks.append(hook)
 
     async def start(self) -> None:
+        await self.engine.start(self.roles)
         for hook in self._start_hooks:
             await hook(self)
         self.started = True
@@ -45,5 +54,6 @@ class Platform:
                 await hook(self)
             except Exception:
                 log.exception("error while stopping")
+        await self.engine.stop()
         await self.db.dispose()
         self.started = False

@@ -24,7 +24,7 @@ Installer = Callable[[FastAPI, Platform], None]
 
 # Each part of the web side (an API, a transport's webhooks, the UI) has an
 # ``install(app, platform)`` function that adds its routes; this is the one list of them.
-PARTS: tuple[str, ...] = ()
+PARTS: tuple[str, ...] = ("vumigo.transports.dev_api:install",)
 
 
 def _installer(path: str) -> Installer:

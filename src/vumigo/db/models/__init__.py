@@ -3,16 +3,30 @@
 from vumigo.db.models.accounts import Account, AccountToken, AppPermission, User
 from vumigo.db.models.channels import Tag, TagPool, TagPoolPermission
 from vumigo.db.models.conversations import Conversation, Router, RoutingEntry
+from vumigo.db.models.messages import (
+    Batch,
+    BatchAddress,
+    BatchCounter,
+    MessageBatch,
+    StoredEvent,
+    StoredMessage,
+)
 from vumigo.db.models.optouts import OptOut
 
 __all__ = [
     "Account",
     "AccountToken",
     "AppPermission",
+    "Batch",
+    "BatchAddress",
+    "BatchCounter",
     "Conversation",
+    "MessageBatch",
     "OptOut",
     "Router",
     "RoutingEntry",
+    "StoredEvent",
+    "StoredMessage",
     "Tag",
     "TagPool",
     "TagPoolPermission",

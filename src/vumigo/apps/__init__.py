@@ -1,0 +1,1 @@
+"""Conversation types (apps) and routers: one module each, registered by type name."""

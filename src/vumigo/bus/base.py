@@ -1,0 +1,69 @@
+"""The bus interface: publish to a named queue; consume with a prefetch limit; ack or nack.
+
+A consumer's handler is called once per delivery. Returning normally acknowledges it; raising
+hands it back for redelivery with back-off, and after ``max_attempts`` failures it moves to the
+queue's dead-letter queue (``<queue>.dead``) where an operator can look at it and replay it.
+Handlers therefore ack only after their effects are stored, which is the platform's rule.
+"""
+
+from __future__ import annotations
+
+import abc
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+
+DEAD_LETTER_SUFFIX = ".dead"
+
+
+@dataclass(slots=True)
+class Delivery:
+    """One message taken from a queue. ``attempts`` counts earlier failed deliveries."""
+
+    queue: str
+    body: bytes
+    attempts: int = 0
+    headers: dict[str, str] = field(default_factory=dict)
+
+
+Handler = Callable[[Delivery], Awaitable[None]]
+
+
+class Consumer(abc.ABC):
+    @abc.abstractmethod
+    async def cancel(self) -> None:
+        """Stops taking new deliveries and waits for those in hand to finish."""
+
+
+class Bus(abc.ABC):
+    max_attempts: int = 5
+    retry_delays: tuple[float, ...] = (0.05, 0.25, 1.0, 5.0)
+
+    @abc.abstractmethod
+    async def start(self) -> None: ...
+
+    @abc.abstractmethod
+    async def stop(self) -> None: ...
+
+    @abc.abstractmethod
+    async def publish(self, queue: str, body: bytes) -> None:
+        """Puts ``body`` on ``queue``; when this returns the bus has accepted it."""
+
+    @abc.abstractmethod
+    async def consume(self, queue: str, handler: Handler, prefetch: int = 1) -> Consumer:
+        """Calls ``handler`` for each delivery, at most ``prefetch`` at a time."""
+
+    @abc.abstractmethod
+    async def depth(self, queue: str) -> int:
+        """How many messages wait on ``queue`` (not counting those being handled)."""
+
+    @abc.abstractmethod
+    async def dead_letters(self, queue: str) -> list[Delivery]:
+        """The messages that failed ``max_attempts`` times on ``queue``, oldest first."""
+
+    @abc.abstractmethod
+    async def replay_dead_letters(self, queue: str) -> int:
+        """Moves ``queue``'s dead letters back onto it; returns how many moved."""
+
+    def retry_delay(self, attempts: int) -> float:
+        index = min(max(attempts - 1, 0), len(self.retry_delays) - 1)
+        return self.retry_delays[index]

@@ -1,0 +1,133 @@
+"""The in-process bus: asyncio queues in one process, for the embedded mode and the tests.
+
+It is not durable by itself. The embedded mode gets durability from the database: every message
+is stored with its processing state before it is put on the bus, and start-up recovery puts back
+whatever was accepted but not finished (see ``vumigo.engine.recovery``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections import defaultdict, deque
+
+from vumigo.bus.base import DEAD_LETTER_SUFFIX, Bus, Consumer, Delivery, Handler
+
+log = logging.getLogger(__name__)
+
+
+class _Queue:
+    def __init__(self) -> None:
+        self.items: deque[Delivery] = deque()
+        self.ready = asyncio.Condition()
+
+    async def put(self, delivery: Delivery) -> None:
+        async with self.ready:
+            self.items.append(delivery)
+            self.ready.notify()
+
+    async def get(self) -> Delivery:
+        async with self.ready:
+            await self.ready.wait_for(lambda: bool(self.items))
+            return self.items.popleft()
+
+
+class MemoryConsumer(Consumer):
+    def __init__(self, bus: MemoryBus, queue: str, handler: Handler, prefetch: int) -> None:
+        self.bus = bus
+        self.queue = queue
+        self.handler = handler
+        self.slots = asyncio.Semaphore(max(1, prefetch))
+        self.in_hand: set[asyncio.Task[None]] = set()
+        self.loop_task = asyncio.create_task(self._loop(), name=f"consume:{queue}")
+
+    async def _loop(self) -> None:
+        source = self.bus.queue(self.queue)
+        while True:
+            await self.slots.acquire()
+            try:
+                delivery = await source.get()
+            except asyncio.CancelledError:
+                self.slots.release()
+                raise
+            task = asyncio.create_task(self._handle(delivery))
+            self.in_hand.add(task)
+            task.add_done_callback(self.in_hand.discard)
+
+    async def _handle(self, delivery: Delivery) -> None:
+        try:
+            await self.handler(delivery)
+        except asyncio.CancelledError:
+            # Stopping mid-delivery: hand it back so nothing is lost within this process.
+            self.bus.queue(self.queue).items.appendleft(delivery)
+            raise
+        except Exception:
+            log.exception("handler for %s failed (attempt %d)", self.queue, delivery.attempts + 1)
+            await self.bus.redeliver(delivery)
+        finally:
+            self.slots.release()
+
+    async def cancel(self) -> None:
+        self.loop_task.cancel()
+        await asyncio.gather(self.loop_task, return_exceptions=True)
+        if self.in_hand:
+            await asyncio.gather(*self.in_hand, return_exceptions=True)
+
+
+class MemoryBus(Bus):
+    def __init__(self) -> None:
+        self.queues: defaultdict[str, _Queue] = defaultdict(_Queue)
+        self.consumers: list[MemoryConsumer] = []
+        self.retry_tasks: set[asyncio.Task[None]] = set()
+
+    def queue(self, name: str) -> _Queue:
+        return self.queues[name]
+
+    async def start(self) -> None:
+        return None
+
+    async def stop(self) -> None:
+        for consumer in self.consumers:
+            await consumer.cancel()
+        self.consumers.clear()
+        for task in list(self.retry_tasks):
+            task.cancel()
+
+    async def publish(self, queue: str, body: bytes) -> None:
+        await self.queue(queue).put(Delivery(queue=queue, body=body))
+
+    async def consume(self, queue: str, handler: Handler, prefetch: int = 1) -> Consumer:
+        consumer = MemoryConsumer(self, queue, handler, prefetch)
+        self.consumers.append(consumer)
+        return consumer
+
+    async def redeliver(self, delivery: Delivery) -> None:
+        delivery.attempts += 1
+        if delivery.attempts >= self.max_attempts:
+            log.error("moving a message of %s to its dead-letter queue", delivery.queue)
+            dead = Delivery(delivery.queue + DEAD_LETTER_SUFFIX, delivery.body, delivery.attempts)
+            self.queue(dead.queue).items.append(dead)
+            return
+
+        async def later() -> None:
+            await asyncio.sleep(self.retry_delay(delivery.attempts))
+            await self.queue(delivery.queue).put(delivery)
+
+        task = asyncio.create_task(later())
+        self.retry_tasks.add(task)
+        task.add_done_callback(self.retry_tasks.discard)
+
+    async def depth(self, queue: str) -> int:
+        return len(self.queue(queue).items)
+
+    async def dead_letters(self, queue: str) -> list[Delivery]:
+        return list(self.queue(queue + DEAD_LETTER_SUFFIX).items)
+
+    async def replay_dead_letters(self, queue: str) -> int:
+        dead = self.queue(queue + DEAD_LETTER_SUFFIX).items
+        moved = 0
+        while dead:
+            item = dead.popleft()
+            await self.publish(queue, item.body)
+            moved += 1
+        return moved

@@ -1,0 +1,111 @@
+"""The engine: owns the bus and the look-ups, and starts the workers of the roles it runs.
+
+Every message enters the platform through ``accept_inbound`` / ``accept_event`` (a transport
+stores it, then puts it on the bus) or through a worker that stores what it sends before it
+publishes. Recovery re-queues what was stored but not finished, so the in-process bus can lose
+nothing that was acknowledged.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Iterable
+
+from vumigo.bus import Bus, Consumer, Handler, create_bus
+from vumigo.bus import queues as q
+from vumigo.config import Settings
+from vumigo.db.engine import Database
+from vumigo.dispatcher.lookups import Lookups
+from vumigo.engine.notify import SentNotifier
+from vumigo.message import Event, UserMessage
+from vumigo.store import messages as store
+
+log = logging.getLogger(__name__)
+
+ROLES = ("dispatcher", "apps", "transports")
+
+
+class Engine:
+    def __init__(self, settings: Settings, db: Database, bus: Bus | None = None) -> None:
+        self.settings = settings
+        self.db = db
+        self.bus = bus or create_bus(settings.broker_url)
+        self.lookups = Lookups(db)
+        self.sent_notifier = SentNotifier()
+        self.consumers: list[Consumer] = []
+        self.roles: tuple[str, ...] = ()
+        # Imported here: these modules import the engine's types.
+        from vumigo.apps.workers import AppWorkers
+        from vumigo.transports.manager import TransportManager
+
+        self.apps = AppWorkers(self)
+        self.transports = TransportManager(self)
+
+    # -- life cycle -------------------------------------------------------------------
+
+    async def start(self, roles: Iterable[str] = ROLES, recover: bool = True) -> None:
+        from vumigo.dispatcher.worker import DispatcherWorker
+        from vumigo.engine.recovery import requeue_unfinished
+
+        self.roles = tuple(roles)
+        await self.bus.start()
+        if recover and "dispatcher" in self.roles:
+            counts = await requeue_unfinished(self)
+            if any(counts.values()):
+                log.info("recovery re-queued %s", counts)
+        if "transports" in self.roles:
+            await self.transports.start()
+        if "dispatcher" in self.roles:
+            await DispatcherWorker(self).start()
+        if "apps" in self.roles:
+            await self.apps.start()
+
+    async def stop(self) -> None:
+        for consumer in reversed(self.consumers):
+            await consumer.cancel()
+        self.consumers.clear()
+        await self.transports.stop()
+        await self.apps.stop()
+        await self.bus.stop()
+
+    async def consume(self, queue: str, handler: Handler, prefetch: int = 16) -> None:
+        self.consumers.append(await self.bus.consume(queue, handler, prefetch))
+
+    # -- entry points -------------------------------------------------------------------
+
+    async def accept_inbound(self, msg: UserMessage) -> bool:
+        """Stores a message from a transport, then queues it; False if it was a repeat."""
+        async with self.db.transaction() as session:
+            fresh = await store.add_message(session, msg, store.INBOUND, "accepted", None)
+        if fresh:
+            await self.bus.publish(q.DISPATCHER_INBOUND, msg.to_json().encode())
+        return fresh
+
+    async def accept_event(self, event: Event) -> bool:
+        """Stores a transport's event, then queues it; False if it was a repeat."""
+        async with self.db.transaction() as session:
+            fresh = await store.add_event(session, event)
+        if fresh:
+            await self.bus.publish(q.DISPATCHER_EVENT, event.to_json().encode())
+        return fresh
+
+    async def publish(self, queue: str, msg: UserMessage | Event) -> None:
+        await self.bus.publish(queue, msg.to_json().encode())
+
+    async def publish_all(self, queue: str, msgs: Iterable[UserMessage]) -> None:
+        for msg in msgs:
+            await self.publish(queue, msg)
+
+    async def settle(self, timeout: float = 10.0) -> None:
+        """Waits until the bus's queues are empty (tests and benchmarks use it)."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        while loop.time() < deadline:
+            depth = 0
+            for name in list(getattr(self.bus, "queues", {})):
+                depth += await self.bus.depth(name)
+            busy = any(getattr(c, "in_hand", None) for c in self.consumers)
+            if depth == 0 and not busy:
+                return
+            await asyncio.sleep(0.01)

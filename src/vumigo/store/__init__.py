@@ -1,0 +1,1 @@
+"""The message store: every message and event, by batch, with incremental counters."""
