@@ -9,7 +9,10 @@ message have its effects once.
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any, ClassVar
+
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from vumigo.dispatcher import hops
 from vumigo.dispatcher.lookups import AppInfo
@@ -17,6 +20,9 @@ from vumigo.message import Event, UserMessage
 
 if TYPE_CHECKING:
     from vumigo.engine.core import Engine
+
+#: A write a handler asks for, run in the transaction that marks its message handled.
+ExtraWrite = Callable[[AsyncSession], Awaitable[None]]
 
 
 class AppContext:
@@ -26,6 +32,18 @@ class AppContext:
         self.engine = engine
         self.conversation = conversation
         self.outbound: list[UserMessage] = []
+        # Stored with the message's "handled" mark, so a redelivery repeats none of them.
+        self.extra_writes: list[ExtraWrite] = []
+        # Run once those writes are committed (e.g. to wake a worker that reads them).
+        self.after_commit: list[Callable[[], None]] = []
+
+    async def run_extra_writes(self, session: AsyncSession) -> None:
+        for write in self.extra_writes:
+            await write(session)
+
+    def committed(self) -> None:
+        for callback in self.after_commit:
+            callback()
 
     @property
     def config(self) -> dict[str, Any]:

@@ -1,8 +1,9 @@
 """The bus interface: publish to a named queue; consume with a prefetch limit; ack or nack.
 
-A consumer's handler is called once per delivery. Returning normally acknowledges it; raising
-hands it back for redelivery with back-off, and after ``max_attempts`` failures it moves to the
-queue's dead-letter queue (``<queue>.dead``) where an operator can look at it and replay it.
+A consumer's handler is called once per delivery (or per batch of deliveries). Returning
+normally acknowledges it; raising hands it back for redelivery with back-off, and after
+``max_attempts`` failures it moves to the queue's dead-letter queue (``<queue>.dead``), where
+an operator can look at it and replay it.
 Handlers therefore ack only after their effects are stored, which is the platform's rule.
 """
 
@@ -26,6 +27,7 @@ class Delivery:
 
 
 Handler = Callable[[Delivery], Awaitable[None]]
+BatchHandler = Callable[[list[Delivery]], Awaitable[None]]
 
 
 class Consumer(abc.ABC):
@@ -51,6 +53,14 @@ class Bus(abc.ABC):
     @abc.abstractmethod
     async def consume(self, queue: str, handler: Handler, prefetch: int = 1) -> Consumer:
         """Calls ``handler`` for each delivery, at most ``prefetch`` at a time."""
+
+    @abc.abstractmethod
+    async def consume_batch(
+        self, queue: str, handler: BatchHandler, max_batch: int = 100, concurrency: int = 1
+    ) -> Consumer:
+        """Calls ``handler`` with up to ``max_batch`` deliveries at once (whatever is waiting,
+        without waiting for more), at most ``concurrency`` batches at a time. Returning acks
+        the whole batch; raising hands every delivery in it back for redelivery."""
 
     @abc.abstractmethod
     async def depth(self, queue: str) -> int:

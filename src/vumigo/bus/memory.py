@@ -11,7 +11,7 @@ import asyncio
 import logging
 from collections import defaultdict, deque
 
-from vumigo.bus.base import DEAD_LETTER_SUFFIX, Bus, Consumer, Delivery, Handler
+from vumigo.bus.base import DEAD_LETTER_SUFFIX, BatchHandler, Bus, Consumer, Delivery, Handler
 
 log = logging.getLogger(__name__)
 
@@ -30,6 +30,13 @@ class _Queue:
         async with self.ready:
             await self.ready.wait_for(lambda: bool(self.items))
             return self.items.popleft()
+
+    async def get_batch(self, most: int) -> list[Delivery]:
+        """Waits for one delivery, then takes whatever else is waiting, up to ``most``."""
+        async with self.ready:
+            await self.ready.wait_for(lambda: bool(self.items))
+            count = min(most, len(self.items))
+            return [self.items.popleft() for _ in range(count)]
 
 
 class MemoryConsumer(Consumer):
@@ -74,10 +81,55 @@ class MemoryConsumer(Consumer):
             await asyncio.gather(*self.in_hand, return_exceptions=True)
 
 
+class MemoryBatchConsumer(Consumer):
+    def __init__(
+        self, bus: MemoryBus, queue: str, handler: BatchHandler, max_batch: int, concurrency: int
+    ) -> None:
+        self.bus = bus
+        self.queue = queue
+        self.handler = handler
+        self.max_batch = max(1, max_batch)
+        self.slots = asyncio.Semaphore(max(1, concurrency))
+        self.in_hand: set[asyncio.Task[None]] = set()
+        self.loop_task = asyncio.create_task(self._loop(), name=f"consume-batch:{queue}")
+
+    async def _loop(self) -> None:
+        source = self.bus.queue(self.queue)
+        while True:
+            await self.slots.acquire()
+            try:
+                batch = await source.get_batch(self.max_batch)
+            except asyncio.CancelledError:
+                self.slots.release()
+                raise
+            task = asyncio.create_task(self._handle(batch))
+            self.in_hand.add(task)
+            task.add_done_callback(self.in_hand.discard)
+
+    async def _handle(self, batch: list[Delivery]) -> None:
+        try:
+            await self.handler(batch)
+        except asyncio.CancelledError:
+            self.bus.queue(self.queue).items.extendleft(reversed(batch))
+            raise
+        except Exception:
+            log.exception("batch handler for %s failed (%d deliveries)", self.queue, len(batch))
+            for delivery in batch:
+                await self.bus.redeliver(delivery)
+        finally:
+            self.slots.release()
+
+    async def cancel(self) -> None:
+        self.loop_task.cancel()
+        await asyncio.gather(self.loop_task, return_exceptions=True)
+        if self.in_hand:
+            await asyncio.gather(*self.in_hand, return_exceptions=True)
+
+
 class MemoryBus(Bus):
     def __init__(self) -> None:
         self.queues: defaultdict[str, _Queue] = defaultdict(_Queue)
-        self.consumers: list[MemoryConsumer] = []
+        self.consumers: list[Consumer] = []
         self.retry_tasks: set[asyncio.Task[None]] = set()
 
     def queue(self, name: str) -> _Queue:
@@ -98,6 +150,13 @@ class MemoryBus(Bus):
 
     async def consume(self, queue: str, handler: Handler, prefetch: int = 1) -> Consumer:
         consumer = MemoryConsumer(self, queue, handler, prefetch)
+        self.consumers.append(consumer)
+        return consumer
+
+    async def consume_batch(
+        self, queue: str, handler: BatchHandler, max_batch: int = 100, concurrency: int = 1
+    ) -> Consumer:
+        consumer = MemoryBatchConsumer(self, queue, handler, max_batch, concurrency)
         self.consumers.append(consumer)
         return consumer
 

@@ -8,6 +8,7 @@ elsewhere (the CLI, another worker) are seen within the TTL.
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import Awaitable, Callable, Hashable
 from dataclasses import dataclass
@@ -50,6 +51,7 @@ class Lookups:
         self.db = db
         self.ttl = ttl
         self._cache: dict[Hashable, tuple[float, Any]] = {}
+        self._loading: dict[Hashable, asyncio.Future[Any]] = {}
 
     def forget(self) -> None:
         self._cache.clear()
@@ -60,9 +62,26 @@ class Lookups:
         if hit is not None and hit[0] > now:
             value: T = hit[1]
             return value
-        value = await load()
-        self._cache[key] = (now + self.ttl, value)
-        return value
+        # One load per key at a time: a batch of messages for one conversation must not
+        # send a hundred identical queries when the entry expires.
+        loading = self._loading.get(key)
+        if loading is not None:
+            shared: T = await asyncio.shield(loading)
+            return shared
+        future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
+        self._loading[key] = future
+        try:
+            value = await load()
+        except BaseException as exc:
+            future.set_exception(exc)
+            future.exception()  # retrieved here, so no "never retrieved" warning
+            raise
+        else:
+            future.set_result(value)
+            self._cache[key] = (time.monotonic() + self.ttl, value)
+            return value
+        finally:
+            del self._loading[key]
 
     async def tag_owner(self, pool: str, tag: str) -> str | None:
         async def load() -> str | None:

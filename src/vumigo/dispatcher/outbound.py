@@ -18,7 +18,8 @@ from vumigo.dispatcher.inbound import message_tag
 from vumigo.message import Event, UserMessage
 from vumigo.routing import connectors
 from vumigo.store import messages as store
-from vumigo.store.batches import batch_key
+from vumigo.store.batches import ensure_batch
+from vumigo.store.unit import Unit
 
 if TYPE_CHECKING:
     from vumigo.engine.core import Engine
@@ -51,7 +52,7 @@ class OutboundDispatcher:
         self.engine = engine
         self.lookups = engine.lookups
 
-    async def dispatch(self, msg: UserMessage) -> None:
+    async def plan(self, unit: Unit, msg: UserMessage) -> None:
         account_key = msg.helper_metadata.get("go", {}).get("user_account")
         source = source_of(msg)
         target: tuple[str, str] | None = None
@@ -59,28 +60,28 @@ class OutboundDispatcher:
             target = await self.lookups.route(account_key, *source)
         if target is None:
             tag = message_tag(msg)
-            if tag is not None and (
-                msg.in_reply_to or msg.routing_metadata.get("is_reply_to_unroutable")
-            ):
+            answers = msg.in_reply_to or msg.routing_metadata.get("is_reply_to_unroutable")
+            if tag is not None and answers:
                 target = (str(connectors.transport_tag(*tag)), connectors.DEFAULT_ENDPOINT)
                 source = source or ("", "")
         if target is None:
             where = f"{source[0]}:{source[1]}" if source else "an unknown sender"
-            await self._fail(msg, f"no route from {where}")
+            self._fail(unit, msg, f"no route from {where}")
             return
         conn = connectors.parse(target[0])
         if conn.kind == "ROUTER" and target[0].endswith(":OUTBOUND"):
             hops.add_hop(msg, hops.OUTBOUND_HOPS, source or ("", ""), target)
             msg.set_routing_endpoint(target[1])
-            await self.engine.publish(q.router_outbound(conn.app_type), msg)
+            unit.publish(q.router_outbound(conn.app_type), msg)
             return
         if conn.kind != "TRANSPORT_TAG":
-            await self._fail(msg, f"cannot send outbound to {target[0]}")
+            self._fail(unit, msg, f"cannot send outbound to {target[0]}")
             return
-        await self._to_tag(msg, account_key, source or ("", ""), target, conn)
+        await self._to_tag(unit, msg, account_key, source or ("", ""), target, conn)
 
     async def _to_tag(
         self,
+        unit: Unit,
         msg: UserMessage,
         account_key: str | None,
         source: tuple[str, str],
@@ -90,12 +91,12 @@ class OutboundDispatcher:
         owner = await self.lookups.tag_owner(conn.pool, conn.tag)
         unroutable_reply = bool(msg.routing_metadata.get("is_reply_to_unroutable"))
         if owner != account_key and not (unroutable_reply and owner is None):
-            await self._fail(msg, f"tag {conn.pool}:{conn.tag} is not held by the account")
+            self._fail(unit, msg, f"tag {conn.pool}:{conn.tag} is not held by the account")
             return
         meta = await self.lookups.pool_meta(conn.pool) or {}
         transport_name = meta.get("transport_name")
         if not transport_name:
-            await self._fail(msg, f"pool {conn.pool} has no transport_name")
+            self._fail(unit, msg, f"pool {conn.pool} has no transport_name")
             return
         hops.add_hop(msg, hops.OUTBOUND_HOPS, source, target)
         msg.set_routing_endpoint(target[1])
@@ -105,16 +106,15 @@ class OutboundDispatcher:
         if not msg.from_addr:
             # A new message leaves from the tag itself: the tag is the number or short code.
             msg.payload["from_addr"] = conn.tag
-        async with self.engine.db.transaction() as session:
-            batch = await batch_key(session, "tag", f"{conn.pool}:{conn.tag}", account_key)
-            await store.attach(session, msg, store.OUTBOUND, [batch])
-        await self.engine.publish(q.transport_outbound(transport_name), msg)
+        batch = await ensure_batch(self.engine.db, "tag", f"{conn.pool}:{conn.tag}", account_key)
+        unit.attach(msg, store.OUTBOUND, [batch])
+        unit.publish(q.transport_outbound(transport_name), msg)
 
-    async def _fail(self, msg: UserMessage, why: str) -> None:
+    def _fail(self, unit: Unit, msg: UserMessage, why: str) -> None:
         """An unsendable message is marked failed and its sender gets a nack saying why."""
         log.warning("outbound %s failed: %s", msg.message_id, why)
-        async with self.engine.db.transaction() as session:
-            if not await store.claim(session, msg.message_id, "queued", "failed"):
-                return
-            await store.set_state(session, msg.message_id, "failed", failure=why)
-        await self.engine.accept_event(Event.nack(msg.message_id, nack_reason=why))
+        guard = unit.claim_message(msg.message_id, "queued", "failed")
+        unit.fail(msg.message_id, why, guard)
+        nack = Event.nack(msg.message_id, nack_reason=why)
+        unit.add_event(nack, guard)
+        unit.publish(q.DISPATCHER_EVENT, nack, guard)

@@ -20,6 +20,7 @@ from vumigo.dispatcher.lookups import Lookups
 from vumigo.engine.notify import SentNotifier
 from vumigo.message import Event, UserMessage
 from vumigo.store import messages as store
+from vumigo.store.unit import Unit
 
 log = logging.getLogger(__name__)
 
@@ -89,6 +90,21 @@ class Engine:
         if fresh:
             await self.bus.publish(q.DISPATCHER_EVENT, event.to_json().encode())
         return fresh
+
+    async def accept_events(self, events: list[Event]) -> None:
+        """Stores a batch of a transport's events, then queues the new ones."""
+        if not events:
+            return
+        async with self.db.transaction() as session:
+            fresh = await store.add_events(session, events)
+        for event in events:
+            if event.event_id in fresh:
+                await self.bus.publish(q.DISPATCHER_EVENT, event.to_json().encode())
+
+    async def run(self, unit: Unit) -> None:
+        """Commits a unit of work, then publishes what it planned to publish."""
+        for queue, msg in await unit.commit(self.db):
+            await self.bus.publish(queue, msg.to_json().encode())
 
     async def publish(self, queue: str, msg: UserMessage | Event) -> None:
         await self.bus.publish(queue, msg.to_json().encode())

@@ -6,6 +6,7 @@ from sqlalchemy import Select, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from vumigo.db.base import new_key
+from vumigo.db.engine import Database
 from vumigo.db.models import Batch
 from vumigo.db.upsert import insert_for
 
@@ -54,3 +55,16 @@ async def find_batch(
     if cached is not None:
         return cached
     return (await session.execute(_query(ident))).scalar_one_or_none()
+
+
+async def ensure_batch(
+    db: Database, owner_kind: str, owner_ref: str, account_key: str | None
+) -> str:
+    """``batch_key`` outside any transaction: a cache hit costs nothing, a miss makes the batch
+    in a short transaction of its own (so units of work never wait on it)."""
+    ident: BatchId = (owner_kind, owner_ref, account_key)
+    cached = _cache.get((str(db.engine.url), ident))
+    if cached is not None:
+        return cached
+    async with db.transaction() as session:
+        return await batch_key(session, owner_kind, owner_ref, account_key)

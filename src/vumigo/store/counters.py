@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from vumigo.db.models import BatchCounter
-from vumigo.db.upsert import insert_for
+from vumigo.store.statements import connection
 
 PROGRESS_KEYS = (
     "sent",
@@ -21,14 +21,21 @@ PROGRESS_KEYS = (
 )
 
 
+async def bump_many(session: AsyncSession, increments: Mapping[tuple[str, str], int]) -> None:
+    """Adds to counters, given as {(batch key, counter name): amount}, in one statement."""
+    if not increments:
+        return
+    conn, sql = await connection(session)
+    # Sorted, so concurrent writers (PostgreSQL) lock counter rows in one order: no deadlocks.
+    rows = [
+        {"batch_key": batch, "name": name, "value": by}
+        for (batch, name), by in sorted(increments.items())
+    ]
+    await conn.execute(sql.bump, rows)
+
+
 async def bump(session: AsyncSession, batch_key: str, names: Iterable[str], by: int = 1) -> None:
-    for name in names:
-        stmt = insert_for(session, BatchCounter).values(batch_key=batch_key, name=name, value=by)
-        stmt = stmt.on_conflict_do_update(
-            index_elements=["batch_key", "name"],
-            set_={"value": BatchCounter.value + stmt.excluded.value},
-        )
-        await session.execute(stmt)
+    await bump_many(session, {(batch_key, name): by for name in names})
 
 
 async def counters(session: AsyncSession, batch_key: str) -> dict[str, int]:

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from vumigo.message import Event, UserMessage
 from vumigo.store import messages as store
+from vumigo.store.unit import Unit
 
 if TYPE_CHECKING:
     from vumigo.engine.core import Engine
@@ -43,6 +44,11 @@ class Transport:
     async def send(self, msg: UserMessage) -> None:
         """Delivers an outbound message to the channel. Raising means: try again later."""
         raise NotImplementedError
+
+    async def send_many(self, msgs: list[UserMessage]) -> None:
+        """Delivers a batch; transports that can do better than one at a time override it."""
+        for msg in msgs:
+            await self.send(msg)
 
     def health(self) -> dict[str, Any]:
         return {
@@ -94,6 +100,19 @@ class Transport:
             )
         self.sent += 1
         return True
+
+    async def claim_many(self, msgs: list[UserMessage]) -> list[UserMessage]:
+        """``claim`` for a batch: returns the messages that were not sent before."""
+        unit = Unit()
+        guards = []
+        for msg in msgs:
+            guard = unit.claim_message(msg.message_id, "queued", "sent")
+            unit.save_payload(msg, msg.helper_metadata.get("go", {}).get("user_account"), guard)
+            guards.append(guard)
+        await self.engine.run(unit)
+        claimed = [msg for msg, guard in zip(msgs, guards, strict=True) if unit.ok(guard)]
+        self.sent += len(claimed)
+        return claimed
 
     async def ack(self, msg: UserMessage, sent_message_id: str) -> None:
         await self.engine.accept_event(Event.ack(msg.message_id, sent_message_id))

@@ -14,10 +14,11 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import select
 
-from vumigo.bus import Delivery, Handler
+from vumigo.bus import BatchHandler, Delivery
 from vumigo.bus import queues as q
 from vumigo.db.models import TagPool
-from vumigo.message import UserMessage, from_json
+from vumigo.engine.decode import decode_all
+from vumigo.message import UserMessage
 from vumigo.transports.base import Transport
 from vumigo.transports.registry import transport_classes
 
@@ -78,14 +79,17 @@ class TransportManager:
             transport = self.classes[types[name]](self.engine, name, pools)
             await transport.start()
             self.transports[name] = transport
-            await self.engine.consume(q.transport_outbound(name), self._handler(transport))
+            consumer = await self.engine.bus.consume_batch(
+                q.transport_outbound(name), self._handler(transport), 100, 2
+            )
+            self.engine.consumers.append(consumer)
             log.info("transport %s (%s) serving pools %s", name, types[name], sorted(pools))
 
-    def _handler(self, transport: Transport) -> Handler:
-        async def handle(delivery: Delivery) -> None:
-            msg = from_json(delivery.body)
-            if isinstance(msg, UserMessage):
-                await transport.send(msg)
+    def _handler(self, transport: Transport) -> BatchHandler:
+        async def handle(deliveries: list[Delivery]) -> None:
+            msgs = decode_all(deliveries, UserMessage)
+            if msgs:
+                await transport.send_many(msgs)
 
         return handle
 
