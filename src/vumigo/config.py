@@ -52,6 +52,13 @@ class Settings(BaseSettings):
         description="Key that signs session cookies. Empty: one is made and kept under data_dir.",
     )
     log_level: str = Field(default="INFO", description="Python logging level.")
+    roles: list[str] = Field(
+        default_factory=lambda: ["dispatcher", "apps", "transports"],
+        description=(
+            "Engine roles this process runs beside the web app: any of dispatcher, apps, "
+            "transports. `vumigo serve` runs all of them."
+        ),
+    )
     optout_keywords: list[str] = Field(
         default_factory=lambda: ["stop"],
         description="Whole-message keywords that opt the sender out.",

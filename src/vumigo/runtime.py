@@ -28,7 +28,7 @@ class Platform:
         self._start_hooks: list[Hook] = []
         self._stop_hooks: list[Hook] = []
         self.started = False
-        self.roles: tuple[str, ...] = ("dispatcher", "apps", "transports")
+        self.roles: tuple[str, ...] = tuple(settings.roles)
         from vumigo.engine.core import Engine
 
         self.engine: Engine = Engine(settings, self.db)

@@ -9,6 +9,7 @@ from typing import Any
 import httpx
 import pytest
 from sqlalchemy import select
+
 from tests.support.factories import (
     hold_tag,
     link,
@@ -18,7 +19,6 @@ from tests.support.factories import (
     route_both_ways,
 )
 from tests.support.live import live_server
-
 from vumigo.config import Settings
 from vumigo.db.engine import Database
 from vumigo.db.models import OptOut, StoredMessage
