@@ -36,13 +36,56 @@ stop_postgres() {
   fi
 }
 
+start_rabbitmq() {
+  local port dist dir
+  port=$(free_port)
+  dist=$(free_port)
+  dir="$base/rabbit"
+  mkdir -p "$dir/mnesia" "$dir/log"
+  [ "$(id -u)" = "0" ] && chown -R rabbitmq: "$dir"
+  (
+    export RABBITMQ_MNESIA_BASE="$dir/mnesia" RABBITMQ_LOG_BASE="$dir/log" \
+      RABBITMQ_NODENAME="vumitest$port@localhost" RABBITMQ_NODE_IP_ADDRESS=127.0.0.1 \
+      RABBITMQ_NODE_PORT="$port" RABBITMQ_DIST_PORT="$dist" \
+      RABBITMQ_PID_FILE="$dir/rabbit.pid" ERL_EPMD_ADDRESS=127.0.0.1 \
+      RABBITMQ_SERVER_ADDITIONAL_ERL_ARGS="-rabbit disk_free_limit 50000000"
+    rabbitmq-server -detached >"$base/rabbit-start.log" 2>&1
+  )
+  # Readiness: the AMQP port accepts connections (rabbitmqctl calls cost ~1 s each).
+  for _ in $(seq 1 600); do
+    if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
+      echo "$port" >"$base/rabbit.port"
+      echo "export VUMIGO_TEST_AMQP_URL=amqp://guest:guest@127.0.0.1:$port/"
+      return 0
+    fi
+    sleep 0.1
+  done
+  echo "rabbitmq did not start; see $dir/log" >&2
+  return 1
+}
+
+stop_rabbitmq() {
+  local pid
+  [ -f "$base/rabbit/rabbit.pid" ] || return 0
+  pid=$(cat "$base/rabbit/rabbit.pid" 2>/dev/null || true)
+  if [ -n "$pid" ]; then
+    kill -TERM "$pid" 2>/dev/null || true
+    for _ in $(seq 1 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+    kill -KILL "$pid" 2>/dev/null || true
+  fi
+}
+
 case "$cmd" in
   start)
     mkdir -p "$base"
     chmod 755 "$base"
     start_postgres
+    if command -v rabbitmq-server >/dev/null 2>&1; then
+      start_rabbitmq
+    fi
     ;;
   stop)
+    stop_rabbitmq
     stop_postgres
     rm -rf "$base"
     ;;

@@ -12,7 +12,7 @@ __all__ = ["BatchHandler", "Bus", "Consumer", "Delivery", "Handler", "create_bus
 def create_bus(broker_url: str | None) -> Bus:
     """The bus a configuration asks for: RabbitMQ for an amqp:// URL, else the in-process one."""
     if broker_url:
-        from vumigo.bus.amqp import AmqpBus  # type: ignore[import-not-found,unused-ignore]
+        from vumigo.bus.amqp import AmqpBus
 
         bus: Bus = AmqpBus(broker_url)
         return bus

@@ -14,6 +14,7 @@ from collections.abc import Iterable
 
 from vumigo.bus import Bus, Consumer, Handler, create_bus
 from vumigo.bus import queues as q
+from vumigo.bus.memory import MemoryBus
 from vumigo.config import Settings
 from vumigo.db.engine import Database
 from vumigo.dispatcher.lookups import Lookups
@@ -51,6 +52,9 @@ class Engine:
 
         self.roles = tuple(roles)
         await self.bus.start()
+        # With RabbitMQ, accepted work waits durably in its queues; re-queuing it from the
+        # database would only duplicate it. The in-process bus loses its queues on a crash.
+        recover = recover and isinstance(self.bus, MemoryBus)
         if recover and "dispatcher" in self.roles:
             counts = await requeue_unfinished(self)
             if any(counts.values()):
