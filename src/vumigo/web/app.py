@@ -24,7 +24,11 @@ Installer = Callable[[FastAPI, Platform], None]
 
 # Each part of the web side (an API, a transport's webhooks, the UI) has an
 # ``install(app, platform)`` function that adds its routes; this is the one list of them.
-PARTS: tuple[str, ...] = ("vumigo.transports.dev_api:install",)
+PARTS: tuple[str, ...] = (
+    "vumigo.transports.dev_api:install",
+    "vumigo.api.contacts:install",
+    "vumigo.api.optouts:install",
+)
 
 
 def _installer(path: str) -> Installer:

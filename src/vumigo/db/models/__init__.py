@@ -2,6 +2,13 @@
 
 from vumigo.db.models.accounts import Account, AccountToken, AppPermission, User
 from vumigo.db.models.channels import Tag, TagPool, TagPoolPermission
+from vumigo.db.models.contacts import (
+    Contact,
+    ContactField,
+    ContactGroup,
+    ConversationGroup,
+    GroupMember,
+)
 from vumigo.db.models.conversations import Conversation, Router, RoutingEntry
 from vumigo.db.models.messages import (
     Batch,
@@ -20,7 +27,12 @@ __all__ = [
     "Batch",
     "BatchAddress",
     "BatchCounter",
+    "Contact",
+    "ContactField",
+    "ContactGroup",
     "Conversation",
+    "ConversationGroup",
+    "GroupMember",
     "MessageBatch",
     "OptOut",
     "Router",
