@@ -69,3 +69,7 @@ async def router(
     session: AsyncSession, account_key: str, router_type: str = "keyword", **kwargs: Any
 ) -> Router:
     return await create_router(session, account_key, router_type, kwargs.pop("name", "r"), **kwargs)
+
+
+async def enable_all(session: AsyncSession, account_key: str) -> None:
+    await enable_apps(session, account_key)

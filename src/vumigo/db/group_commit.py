@@ -16,6 +16,7 @@ from contextlib import asynccontextmanager
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 MAX_GROUP = 200
+WRITE_OPTION = "vumigo_sqlite_write"  # engine.WRITE_OPTION; repeated to avoid a cycle
 
 
 class _Group:
@@ -42,7 +43,8 @@ class GroupCommit:
         try:
             if self.group is None:
                 session = self.sessions()
-                await session.begin()
+                # Procuring the connection begins the transaction, as a write (see engine.py).
+                await session.connection(execution_options={WRITE_OPTION: True})
                 self.group = _Group(session)
             group = self.group
             group.members += 1

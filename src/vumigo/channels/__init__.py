@@ -1,0 +1,1 @@
+"""Channels: tag pools, which accounts may use them, and acquiring and releasing their tags."""

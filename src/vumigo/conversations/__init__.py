@@ -1,0 +1,1 @@
+"""Conversations (an account's running apps) and routers: their records and lifecycle."""
