@@ -327,3 +327,12 @@ async def test_sql_and_python_agree_with_a_reference(
             in_python = sorted(c.key for c in everyone if contact_matches(query.text, c))
             assert in_sql == expected, query.text
             assert in_python == expected, query.text
+
+
+def test_an_escaped_trailing_space_is_kept() -> None:
+    # Found by the property test: trimming the query must not strip an escaped space.
+    assert parse("name:a\\  ") == parse("name:a\\ ")
+    assert parse("name:a\\ ") != parse("name:a")
+    assert parse("  name:a  ") == parse("name:a")
+    with pytest.raises(InvalidQuery):
+        parse("name:a\\")

@@ -24,7 +24,8 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 from luqum import tree
-from luqum.thread import parse as luqum_parse
+from luqum.parser import lexer as luqum_lexer
+from luqum.parser import parser as luqum_parser
 
 from vumigo.contacts.fields import is_storable
 from vumigo.db.models.contacts import ADDRESS_FIELDS, PERSON_FIELDS
@@ -123,10 +124,20 @@ def parse_field(name: str) -> Field:
     )
 
 
+def _trim(query: str) -> str:
+    """Strips surrounding white space, but keeps a trailing space that is escaped (``a\\ ``)."""
+    text = query.lstrip()
+    trimmed = text.rstrip()
+    backslashes = len(trimmed) - len(trimmed.rstrip("\\"))
+    if len(trimmed) < len(text) and backslashes % 2 == 1:
+        return text[: len(trimmed) + 1]
+    return trimmed
+
+
 @lru_cache(maxsize=512)
 def parse(query: str) -> Node:
     """Parses a Lucene query into a query tree, or raises InvalidQuery with a clear reason."""
-    text = query.strip()
+    text = _trim(query)
     if not text:
         raise InvalidQuery("The query is empty.")
     if len(text) > MAX_QUERY_LENGTH:
@@ -134,7 +145,9 @@ def parse(query: str) -> Node:
     if not is_storable(text):
         raise InvalidQuery("The query contains a NUL character or invalid Unicode.")
     try:
-        parsed = luqum_parse(text)
+        # A fresh lexer for every parse: ply's lexer keeps state between inputs, and after
+        # some malformed queries a reused one rejects the next, valid, query.
+        parsed = luqum_parser.parse(text, lexer=luqum_lexer.clone())
     except Exception as exc:  # luqum/ply raise several types; all mean "bad query" to a caller
         raise InvalidQuery(f"Invalid query: {exc}") from None
     return _Builder().build(parsed, None, 0)
