@@ -41,6 +41,10 @@ class Settings(BaseSettings):
         default=None,
         description="amqp:// URL of RabbitMQ (distributed mode). Unset: the in-process bus.",
     )
+    broker_prefix: str = Field(
+        default="",
+        description="Prefix of every queue name on RabbitMQ, so installations can share a broker.",
+    )
     host: str = Field(default="127.0.0.1", description="Address the web server binds to.")
     port: int = Field(default=8000, ge=0, le=65535, description="Port the web server binds to.")
     public_url: str = Field(

@@ -15,14 +15,15 @@ from vumigo.bus.memory import MemoryBus
 AMQP_URL = os.environ.get("VUMIGO_TEST_AMQP_URL")
 
 
-def make_bus(kind: str) -> Bus:
+def make_bus(kind: str, prefix: str | None = None) -> Bus:
     if kind == "memory":
         return MemoryBus()
     if not AMQP_URL:
         pytest.skip("RabbitMQ is started by `make test` (VUMIGO_TEST_AMQP_URL unset)")
     from vumigo.bus.amqp import AmqpBus
 
-    return AmqpBus(AMQP_URL)
+    # A prefix of its own, as installations sharing a broker have.
+    return AmqpBus(AMQP_URL, prefix=prefix if prefix is not None else f"t{uuid.uuid4().hex[:6]}.")
 
 
 @pytest.fixture(params=["memory", "amqp"])
@@ -167,12 +168,12 @@ async def test_depth_counts_waiting_messages(bus: Bus, queue: str) -> None:
 
 
 async def test_amqp_messages_survive_a_new_connection(queue: str) -> None:
-    first = make_bus("amqp")
+    first = make_bus("amqp", prefix="")
     await first.start()
     for n in range(3):
         await first.publish(queue, str(n).encode())
     await first.stop()
-    second = make_bus("amqp")
+    second = make_bus("amqp", prefix="")
     await second.start()
     try:
         assert sorted(await collect(second, queue, 3)) == [b"0", b"1", b"2"]
@@ -181,7 +182,7 @@ async def test_amqp_messages_survive_a_new_connection(queue: str) -> None:
 
 
 async def test_amqp_unacked_messages_return_when_a_consumer_dies(queue: str) -> None:
-    first = make_bus("amqp")
+    first = make_bus("amqp", prefix="")
     await first.start()
     for n in range(3):
         await first.publish(queue, str(n).encode())
@@ -195,7 +196,7 @@ async def test_amqp_unacked_messages_return_when_a_consumer_dies(queue: str) -> 
     await asyncio.wait_for(started.wait(), 10)
     assert first.connection is not None
     await first.connection.close()  # like a crash: nothing acked
-    second = make_bus("amqp")
+    second = make_bus("amqp", prefix="")
     await second.start()
     try:
         assert sorted(await collect(second, queue, 3)) == [b"0", b"1", b"2"]

@@ -9,12 +9,12 @@ from vumigo.bus.base import BatchHandler, Bus, Consumer, Delivery, Handler
 __all__ = ["BatchHandler", "Bus", "Consumer", "Delivery", "Handler", "create_bus"]
 
 
-def create_bus(broker_url: str | None) -> Bus:
+def create_bus(broker_url: str | None, prefix: str = "") -> Bus:
     """The bus a configuration asks for: RabbitMQ for an amqp:// URL, else the in-process one."""
     if broker_url:
         from vumigo.bus.amqp import AmqpBus
 
-        bus: Bus = AmqpBus(broker_url)
+        bus: Bus = AmqpBus(broker_url, prefix)
         return bus
     from vumigo.bus.memory import MemoryBus
 

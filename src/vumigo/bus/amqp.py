@@ -57,9 +57,11 @@ class AmqpConsumer(Consumer):
         handler: BatchHandler,
         max_batch: int,
         concurrency: int,
+        logical: str,
     ) -> None:
         self.bus = bus
         self.queue = queue
+        self.logical = logical  # the name callers use, without the broker prefix
         self.handler = handler
         self.max_batch = max(1, max_batch)
         self.slots = asyncio.Semaphore(max(1, concurrency))
@@ -89,7 +91,7 @@ class AmqpConsumer(Consumer):
 
     async def _handle(self, batch: list[AbstractIncomingMessage]) -> None:
         deliveries = [
-            Delivery(self.queue.name, message.body, attempts_of(message)) for message in batch
+            Delivery(self.logical, message.body, attempts_of(message)) for message in batch
         ]
         try:
             await self.handler(deliveries)
@@ -115,7 +117,7 @@ class AmqpConsumer(Consumer):
         try:
             if delivery.attempts + 1 >= self.bus.max_attempts:
                 log.error("moving a message of %s to its dead-letter queue", self.queue.name)
-                await self.bus.publish(self.queue.name + DEAD_LETTER_SUFFIX, message.body)
+                await self.bus.publish(self.logical + DEAD_LETTER_SUFFIX, message.body)
                 await message.ack()
             else:
                 await message.nack(requeue=False)  # → the retry queue, then back
@@ -138,8 +140,10 @@ class AmqpConsumer(Consumer):
 
 
 class AmqpBus(Bus):
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str, prefix: str = "") -> None:
         self.url = url
+        # Prepended to every queue name on the broker (callers never see it).
+        self.prefix = prefix
         self.connection: AbstractRobustConnection | None = None
         self.channel: AbstractChannel | None = None
         self.declared: dict[str, AbstractQueue] = {}
@@ -173,6 +177,7 @@ class AmqpBus(Bus):
             if name in self.declared:
                 return self.declared[name]
             channel = self._channel()
+            logical, name = name, self.prefix + name
             if name.endswith(DEAD_LETTER_SUFFIX) or name.endswith(RETRY_SUFFIX):
                 queue = await channel.declare_queue(name, durable=True)
             else:
@@ -194,13 +199,13 @@ class AmqpBus(Bus):
                         "x-dead-letter-routing-key": name + RETRY_SUFFIX,
                     },
                 )
-            self.declared[name] = queue
+            self.declared[logical] = queue
             return queue
 
     async def publish(self, queue: str, body: bytes) -> None:
-        await self.declare(queue)
+        declared = await self.declare(queue)
         message = aio_pika.Message(body, delivery_mode=aio_pika.DeliveryMode.PERSISTENT)
-        await self._channel().default_exchange.publish(message, routing_key=queue)
+        await self._channel().default_exchange.publish(message, routing_key=declared.name)
 
     async def consume(self, queue: str, handler: Handler, prefetch: int = 1) -> Consumer:
         async def one_at_a_time(deliveries: list[Delivery]) -> None:
@@ -218,17 +223,17 @@ class AmqpBus(Bus):
         channel = await self.connection.channel()
         await channel.set_qos(prefetch_count=max(1, max_batch) * max(1, concurrency))
         own_queue = await channel.get_queue(declared.name, ensure=False)
-        consumer = AmqpConsumer(self, own_queue, handler, max_batch, concurrency)
+        consumer = AmqpConsumer(self, own_queue, handler, max_batch, concurrency, queue)
         await consumer.start()
         self.consumers.append(consumer)
         return consumer
 
     async def depth(self, queue: str) -> int:
-        await self.declare(queue)
+        declared = await self.declare(queue)
         # Asked of the underlying channel: aio-pika's queue objects keep the count they were
         # declared with, not the current one.
         underlay = await self._channel().get_underlay_channel()
-        result: Any = await underlay.queue_declare(queue, passive=True)
+        result: Any = await underlay.queue_declare(declared.name, passive=True)
         return int(result.message_count or 0)
 
     async def dead_letters(self, queue: str) -> list[Delivery]:
@@ -236,7 +241,7 @@ class AmqpBus(Bus):
         taken: list[AbstractIncomingMessage] = []
         while (message := await dead.get(no_ack=False, fail=False)) is not None:
             taken.append(message)
-        found = [Delivery(dead.name, m.body, attempts_of(m)) for m in taken]
+        found = [Delivery(queue + DEAD_LETTER_SUFFIX, m.body, attempts_of(m)) for m in taken]
         for message in taken:  # put them back, untouched
             await message.nack(requeue=True)
         return found

@@ -32,7 +32,7 @@ class Engine:
     def __init__(self, settings: Settings, db: Database, bus: Bus | None = None) -> None:
         self.settings = settings
         self.db = db
-        self.bus = bus or create_bus(settings.broker_url)
+        self.bus = bus or create_bus(settings.broker_url, settings.broker_prefix)
         self.lookups = Lookups(db)
         self.sent_notifier = SentNotifier()
         self.consumers: list[Consumer] = []
