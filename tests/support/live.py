@@ -27,7 +27,11 @@ class LiveServer:
         self.port = free_port()
         self.platform = Platform(settings)
         config = uvicorn.Config(
-            create_app(self.platform), host="127.0.0.1", port=self.port, log_level="warning"
+            create_app(self.platform),
+            host="127.0.0.1",
+            port=self.port,
+            log_level="warning",
+            timeout_graceful_shutdown=5,
         )
         self.server = uvicorn.Server(config)
         self.thread = threading.Thread(target=self.server.run, daemon=True)

@@ -10,6 +10,8 @@ from vumigo.apps.base import ConversationApp
 APP_CLASSES: tuple[str, ...] = (
     "vumigo.apps.static_reply:StaticReplyApp",
     "vumigo.apps.opt_out:OptOutApp",
+    "vumigo.apps.http_api.apps:HttpApiNoStreamApp",
+    "vumigo.apps.http_api.apps:HttpApiApp",
 )
 
 

@@ -28,6 +28,7 @@ PARTS: tuple[str, ...] = (
     "vumigo.transports.dev_api:install",
     "vumigo.api.contacts:install",
     "vumigo.api.optouts:install",
+    "vumigo.api.http_api:install",
 )
 
 
@@ -90,4 +91,6 @@ def serve(settings: Settings, host: str | None = None, port: int | None = None) 
         port=port if port is not None else settings.port,
         log_level=settings.log_level.lower(),
         access_log=False,
+        # Open streams (HTTP API GETs) never end by themselves; give them this long.
+        timeout_graceful_shutdown=5,
     )

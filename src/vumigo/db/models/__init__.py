@@ -10,6 +10,7 @@ from vumigo.db.models.contacts import (
     GroupMember,
 )
 from vumigo.db.models.conversations import Conversation, Router, RoutingEntry
+from vumigo.db.models.http_api import PushDelivery, StreamItem
 from vumigo.db.models.messages import (
     Batch,
     BatchAddress,
@@ -18,6 +19,7 @@ from vumigo.db.models.messages import (
     StoredEvent,
     StoredMessage,
 )
+from vumigo.db.models.metrics import MetricPoint
 from vumigo.db.models.optouts import OptOut
 
 __all__ = [
@@ -34,11 +36,14 @@ __all__ = [
     "ConversationGroup",
     "GroupMember",
     "MessageBatch",
+    "MetricPoint",
     "OptOut",
+    "PushDelivery",
     "Router",
     "RoutingEntry",
     "StoredEvent",
     "StoredMessage",
+    "StreamItem",
     "Tag",
     "TagPool",
     "TagPoolPermission",
