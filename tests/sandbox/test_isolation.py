@@ -168,7 +168,9 @@ async def test_tcp_to_a_local_port(arena: Arena, tcp_listener: tuple[int, list[i
 
 @pytest.fixture
 def unix_socket() -> Iterator[tuple[str, socket.socket]]:
-    path = f"/tmp/vumigo-test-{uuid.uuid4().hex}.sock"
+    # In /dev/shm, not /tmp: /tmp stays visible to sandboxes when the platform itself is
+    # installed under it (as a CI checkout may be), while /dev/shm is always hidden.
+    path = f"/dev/shm/vumigo-test-{uuid.uuid4().hex}.sock"
     server = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     server.bind(path)
     os.chmod(path, 0o666)
