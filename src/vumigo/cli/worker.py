@@ -1,0 +1,33 @@
+"""``vumigo worker``: one role of the platform per process (the distributed mode)."""
+
+from __future__ import annotations
+
+import click
+
+from vumigo.cli.common import State, VumigoCommand, pass_state, run
+from vumigo.cli.server import _migrate
+from vumigo.workers import ROLES, run_worker
+
+
+@click.command(cls=VumigoCommand)
+@click.option("--role", required=True, type=click.Choice(ROLES), help="What this process does.")
+@click.option("--host", help="web role: address to bind (default: the `host` setting).")
+@click.option("--port", type=click.IntRange(0, 65535), help="web role: port to bind.")
+@click.option(
+    "--migrate/--no-migrate",
+    default=False,
+    help="Upgrade the database schema first (do it from one process only).",
+)
+@pass_state
+def worker(state: State, role: str, host: str | None, port: int | None, migrate: bool) -> None:
+    """Run one role of the platform (web, dispatcher, apps or transports) until stopped.
+
+    Run several copies of a role to share its work; they meet through RabbitMQ
+    (VUMIGO_BROKER_URL) and PostgreSQL (VUMIGO_DATABASE_URL).
+    """
+    if migrate:
+        run(_migrate(state.settings))
+    run_worker(state.settings, role, host, port)
+
+
+COMMANDS = (worker,)
