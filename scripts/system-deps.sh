@@ -11,6 +11,7 @@ pg_bin() { ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1; }
 if [ "${1:-}" = "--test" ]; then
   [ -n "$(pg_bin)" ] && [ -x "$(pg_bin)/initdb" ] || need+=(postgresql)
   have_cmd rabbitmq-server || need+=(rabbitmq-server)
+  [ -x /usr/bin/chromium ] || need+=(chromium)
 fi
 have_cmd node || need+=(nodejs)
 have_cmd npm || need+=(npm)

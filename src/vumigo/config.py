@@ -71,6 +71,30 @@ class Settings(BaseSettings):
         default=False, description="Whether opt-out keywords are matched case-sensitively."
     )
 
+    billing_low_credit_percentages: list[int] = Field(
+        default_factory=lambda: [10, 20, 50],
+        description=(
+            "Low-credit thresholds, in percent of an account's balance after its last top-up: "
+            "crossing one shows a banner and e-mails the account's users. Operators can "
+            "override them with `vumigo credit policy`."
+        ),
+    )
+    billing_credit_cutoff: bool = Field(
+        default=False,
+        description=(
+            "Below the lowest threshold, hold outbound messages (released after a top-up) and "
+            "end sessions in progress. Operators can override it with `vumigo credit policy`."
+        ),
+    )
+    billing_low_credit_emails: bool = Field(
+        default=True, description="E-mail an account's users when it crosses a threshold."
+    )
+    billing_sweep_seconds: float = Field(
+        default=15.0,
+        gt=0,
+        description="How often pending low-credit e-mails and held messages are looked at.",
+    )
+
     @field_validator("log_level")
     @classmethod
     def _upper_level(cls, value: str) -> str:

@@ -65,6 +65,8 @@ class InboundDispatcher:
             return
         go = msg.helper_metadata.setdefault("go", {})
         go["user_account"] = account.key
+        # Every message a transport brings in for an account is billed, whatever its fate.
+        await self.engine.billing.plan_inbound(unit, msg, account.key, pool, tagname)
 
         keyword = None
         if not account.disable_optouts and not meta.get("disable_global_opt_out"):

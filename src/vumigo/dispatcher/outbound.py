@@ -12,6 +12,8 @@ from __future__ import annotations
 import logging
 from typing import TYPE_CHECKING
 
+from vumigo.billing import Action
+from vumigo.billing.held import HELD
 from vumigo.bus import queues as q
 from vumigo.dispatcher import hops
 from vumigo.dispatcher.inbound import message_tag
@@ -98,6 +100,17 @@ class OutboundDispatcher:
         if not transport_name:
             self._fail(unit, msg, f"pool {conn.pool} has no transport_name")
             return
+        if account_key:
+            # Before routing changes the message: a held one is re-planned from its stored
+            # form when it is released.
+            decision = await self.engine.billing.plan_outbound(
+                unit, msg, account_key, conn.pool, conn.tag
+            )
+            if decision.action is Action.HOLD:
+                log.info("outbound %s held: %s", msg.message_id, decision.reason)
+                guard = unit.claim_message(msg.message_id, "queued", HELD)
+                unit.fail(msg.message_id, decision.reason, guard)
+                return
         hops.add_hop(msg, hops.OUTBOUND_HOPS, source, target)
         msg.set_routing_endpoint(target[1])
         msg.helper_metadata["tag"] = {"tag": [conn.pool, conn.tag]}

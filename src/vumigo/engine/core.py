@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 
+from vumigo.billing import Billing
 from vumigo.bus import Bus, Consumer, Handler, create_bus
 from vumigo.bus import queues as q
 from vumigo.bus.memory import MemoryBus
@@ -35,6 +36,7 @@ class Engine:
         self.bus = bus or create_bus(settings.broker_url, settings.broker_prefix)
         self.lookups = Lookups(db)
         self.sent_notifier = SentNotifier()
+        self.billing = Billing(db, settings)
         self.consumers: list[Consumer] = []
         self.roles: tuple[str, ...] = ()
         # Imported here: these modules import the engine's types.
@@ -63,10 +65,13 @@ class Engine:
             await self.transports.start()
         if "dispatcher" in self.roles:
             await DispatcherWorker(self).start()
+            # Low-credit e-mails, and held messages released once their account is topped up.
+            await self.billing.start(self.requeue_outbound)
         if "apps" in self.roles:
             await self.apps.start()
 
     async def stop(self) -> None:
+        await self.billing.stop()
         for consumer in reversed(self.consumers):
             await consumer.cancel()
         self.consumers.clear()
@@ -109,6 +114,15 @@ class Engine:
         """Commits a unit of work, then publishes what it planned to publish."""
         for queue, msg in await unit.commit(self.db):
             await self.bus.publish(queue, msg.to_json().encode())
+
+    async def requeue_outbound(self, message_ids: Sequence[str]) -> None:
+        """Puts stored outbound messages (e.g. released from held) back on the dispatcher."""
+        async with self.db.sessions() as session:
+            found = await store.get_messages(session, message_ids)
+        for message_id in message_ids:
+            record = found.get(message_id)
+            if record is not None:
+                await self.publish(q.DISPATCHER_OUTBOUND, record.message)
 
     async def publish(self, queue: str, msg: UserMessage | Event) -> None:
         await self.bus.publish(queue, msg.to_json().encode())

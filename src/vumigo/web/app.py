@@ -29,6 +29,8 @@ PARTS: tuple[str, ...] = (
     "vumigo.api.contacts:install",
     "vumigo.api.optouts:install",
     "vumigo.api.http_api:install",
+    "vumigo.api.rpc:install",
+    "vumigo.web.ui:install",
 )
 
 

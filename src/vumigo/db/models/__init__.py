@@ -1,6 +1,13 @@
 """Every table of the platform; importing this package registers them all on ``Base.metadata``."""
 
 from vumigo.db.models.accounts import Account, AccountToken, AppPermission, User
+from vumigo.db.models.billing import (
+    BillingPolicy,
+    CreditAccount,
+    CreditNotification,
+    CreditTransaction,
+    MessageCost,
+)
 from vumigo.db.models.channels import Tag, TagPool, TagPoolPermission
 from vumigo.db.models.contacts import (
     Contact,
@@ -21,6 +28,7 @@ from vumigo.db.models.messages import (
 )
 from vumigo.db.models.metrics import MetricPoint
 from vumigo.db.models.optouts import OptOut
+from vumigo.db.models.web import PasswordReset, WebSession
 
 __all__ = [
     "Account",
@@ -29,15 +37,21 @@ __all__ = [
     "Batch",
     "BatchAddress",
     "BatchCounter",
+    "BillingPolicy",
     "Contact",
     "ContactField",
     "ContactGroup",
     "Conversation",
     "ConversationGroup",
+    "CreditAccount",
+    "CreditNotification",
+    "CreditTransaction",
     "GroupMember",
     "MessageBatch",
+    "MessageCost",
     "MetricPoint",
     "OptOut",
+    "PasswordReset",
     "PushDelivery",
     "Router",
     "RoutingEntry",
@@ -48,4 +62,5 @@ __all__ = [
     "TagPool",
     "TagPoolPermission",
     "User",
+    "WebSession",
 ]
