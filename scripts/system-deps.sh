@@ -12,6 +12,7 @@ if [ "${1:-}" = "--test" ]; then
   [ -n "$(pg_bin)" ] && [ -x "$(pg_bin)/initdb" ] || need+=(postgresql)
   have_cmd rabbitmq-server || need+=(rabbitmq-server)
   [ -x /usr/bin/chromium ] || need+=(chromium)
+  have_cmd prosody || need+=(prosody)
 fi
 have_cmd node || need+=(nodejs)
 have_cmd npm || need+=(npm)

@@ -7,7 +7,13 @@ import importlib
 from vumigo.transports.base import Transport
 
 # "module:class" for every transport type.
-TRANSPORT_CLASSES: tuple[str, ...] = ("vumigo.transports.dev:DevTransport",)
+TRANSPORT_CLASSES: tuple[str, ...] = (
+    "vumigo.transports.dev:DevTransport",
+    "vumigo.transports.smpp_transport:SmppTransport",
+    "vumigo.transports.ussd_http:UssdHttpTransport",
+    "vumigo.transports.http_sms:HttpSmsTransport",
+    "vumigo.transports.xmpp:XmppTransport",
+)
 
 
 def transport_classes() -> dict[str, type[Transport]]:

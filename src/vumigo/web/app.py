@@ -26,6 +26,8 @@ Installer = Callable[[FastAPI, Platform], None]
 # ``install(app, platform)`` function that adds its routes; this is the one list of them.
 PARTS: tuple[str, ...] = (
     "vumigo.transports.dev_api:install",
+    "vumigo.transports.ussd_http_api:install",
+    "vumigo.transports.http_sms_api:install",
     "vumigo.api.contacts:install",
     "vumigo.api.optouts:install",
     "vumigo.api.http_api:install",

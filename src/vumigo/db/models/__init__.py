@@ -28,6 +28,7 @@ from vumigo.db.models.messages import (
 )
 from vumigo.db.models.metrics import MetricPoint
 from vumigo.db.models.optouts import OptOut
+from vumigo.db.models.transports import SmscCorrelation, UssdSession
 from vumigo.db.models.web import PasswordReset, WebSession
 
 __all__ = [
@@ -55,6 +56,7 @@ __all__ = [
     "PushDelivery",
     "Router",
     "RoutingEntry",
+    "SmscCorrelation",
     "StoredEvent",
     "StoredMessage",
     "StreamItem",
@@ -62,5 +64,6 @@ __all__ = [
     "TagPool",
     "TagPoolPermission",
     "User",
+    "UssdSession",
     "WebSession",
 ]

@@ -93,7 +93,10 @@ class SmppClient:
             asyncio.create_task(self._run_link(role), name=f"smpp {role}")
             for role in self.config.bind_roles
         ]
-        self._tasks.append(asyncio.create_task(self._inbound_worker(), name="smpp inbound"))
+        self._tasks.extend(
+            asyncio.create_task(self._inbound_worker(), name=f"smpp inbound {n}")
+            for n in range(self.config.inbound_concurrency)
+        )
 
     async def wait_bound(self, timeout: float | None = None) -> None:
         await asyncio.wait_for(self._bound.wait(), timeout)

@@ -81,6 +81,10 @@ class SmppConfig:
 
     max_pdu_length: int = 65_536
 
+    # deliver_sm handled at once. Above 1, the callbacks of several run concurrently, so an
+    # owner that stores each one can share commits; MO order between them is not kept.
+    inbound_concurrency: int = 1
+
     def __post_init__(self) -> None:
         problems = list(self._problems())
         if problems:
@@ -118,6 +122,8 @@ class SmppConfig:
             found.append("enquire_link_interval must be 0 (off) or more")
         if self.data_coding not in (0, 1, 3, 8):
             found.append("data_coding must be 0 (GSM), 1 (ASCII), 3 (Latin-1) or 8 (UCS-2)")
+        if self.inbound_concurrency < 1:
+            found.append("inbound_concurrency must be at least 1")
         if self.max_pdu_length < 1024:
             found.append("max_pdu_length must be at least 1024")
         return found
