@@ -208,22 +208,25 @@ async def test_stopped_conversation_receives_nothing_but_message_is_stored(
         ({"from_addr": "1", "session_event": "bogus"}, 400),
         ({"from_addr": "1", "wait": 1000}, 400),
         ({"from_addr": "1", "unexpected": True}, 400),
+        ({"from_addr": "1\u0000", "content": "x"}, 400),
+        (b'{"from_addr": "1", "content": "bad \\ud800 surrogate"}', 400),
     ],
 )
 async def test_dev_phone_rejects_bad_input(
     sqlite_db: Database,
     settings: Settings,
     static_reply_setup: dict[str, str],
-    body: dict[str, Any],
+    body: dict[str, Any] | bytes,
     status: int,
 ) -> None:
     s = static_reply_setup
+    headers = {"Authorization": f"Bearer {s['token']}", "Content-Type": "application/json"}
     with live_server(settings) as server:
-        response = httpx.post(
-            f"{server.url}/api/v1/dev/dev/10001/messages",
-            json=body,
-            headers={"Authorization": f"Bearer {s['token']}"},
-        )
+        url = f"{server.url}/api/v1/dev/dev/10001/messages"
+        if isinstance(body, bytes):
+            response = httpx.post(url, content=body, headers=headers)
+        else:
+            response = httpx.post(url, json=body, headers=headers)
     assert response.status_code == status
     assert "reason" in response.json()
 

@@ -13,6 +13,7 @@ from typing import Any
 
 from vumigo.db.models.contacts import ADDRESS_FIELDS, PERSON_FIELDS
 from vumigo.errors import InvalidInput
+from vumigo.text import storable as is_storable
 
 # Delivery class → the contact field holding that kind of address (as the original).
 DELIVERY_CLASSES: dict[str, str] = {
@@ -81,17 +82,6 @@ def check_text(name: str, value: object, max_length: int) -> str:
     if not is_storable(value):
         raise InvalidInput(f"Field '{name}' contains a NUL character or invalid Unicode.")
     return value
-
-
-def is_storable(text: str) -> bool:
-    """False for text a database would refuse: NULs, lone surrogates (possible in JSON)."""
-    if "\x00" in text:
-        return False
-    try:
-        text.encode("utf-8")
-    except UnicodeEncodeError:
-        return False
-    return True
 
 
 def clean_map(name: str, value: object) -> dict[str, str]:

@@ -16,7 +16,7 @@ import json
 from typing import Any, Literal
 
 from fastapi import APIRouter, FastAPI, Header, HTTPException, Query
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 from sqlalchemy import func, select
 
 from vumigo.accounts.tokens import account_for_token
@@ -24,6 +24,7 @@ from vumigo.db.models import MessageBatch, StoredMessage
 from vumigo.message import UserMessage
 from vumigo.runtime import Platform
 from vumigo.store.batches import find_batch
+from vumigo.text import storable
 
 MAX_WAIT = 30.0
 POLL_INTERVAL = 0.1
@@ -38,6 +39,13 @@ class PhoneMessage(BaseModel):
     session_event: Literal["new", "resume", "close"] | None = None
     transport_type: Literal["sms", "ussd"] = "sms"
     wait: float = Field(default=2.0, ge=0, le=MAX_WAIT)
+
+    @field_validator("from_addr", "content")
+    @classmethod
+    def _storable(cls, value: str | None) -> str | None:
+        if value is not None and not storable(value):
+            raise ValueError("contains a NUL character or invalid Unicode")
+        return value
 
 
 class PhoneReply(BaseModel):

@@ -24,6 +24,7 @@ from vumigo.db.models import OptOut
 from vumigo.dispatcher.lookups import AppInfo
 from vumigo.message import SESSION_EVENTS, UserMessage
 from vumigo.store import messages as store
+from vumigo.text import storable
 
 if TYPE_CHECKING:
     from vumigo.engine.core import Engine
@@ -34,17 +35,6 @@ MAX_MESSAGE_ID = 64
 DEFAULT_ADDRESS_TYPE = "msisdn"
 
 Check = Callable[[Any], bool]
-
-
-def storable(value: str) -> bool:
-    """Whether a database can hold the string: no NUL, and valid Unicode."""
-    if "\x00" in value:
-        return False
-    try:
-        value.encode("utf-8")
-    except UnicodeEncodeError:  # a lone surrogate, as JSON's \\ud800 gives
-        return False
-    return True
 
 
 def _text_or_none(value: Any) -> bool:
