@@ -12,6 +12,10 @@ APP_CLASSES: tuple[str, ...] = (
     "vumigo.apps.opt_out:OptOutApp",
     "vumigo.apps.http_api.apps:HttpApiNoStreamApp",
     "vumigo.apps.http_api.apps:HttpApiApp",
+    "vumigo.apps.bulk_message:BulkMessageApp",
+    "vumigo.apps.dialogue:DialogueApp",
+    "vumigo.apps.sequential_send:SequentialSendApp",
+    "vumigo.apps.subscription:SubscriptionApp",
 )
 
 

@@ -165,8 +165,14 @@ class AppWorkers:
                 ctx.committed()
 
     async def send(self, conversation: AppInfo, outbound: list[UserMessage]) -> None:
-        """Stores and sends messages on behalf of a conversation (actions, pushes, APIs)."""
+        """Stores and sends messages on behalf of a conversation (actions, pushes, APIs).
+
+        Messages made without the conversation's metadata (``UserMessage.send``) get it here,
+        so the dispatcher can route them from the conversation.
+        """
         ctx = AppContext(self.engine, conversation)
+        for msg in outbound:
+            msg.helper_metadata.setdefault("go", ctx.go_metadata())
         ctx.outbound.extend(outbound)
         unit = Unit()
         await self.plan_effects(unit, ctx)

@@ -1,6 +1,7 @@
 """Every table of the platform; importing this package registers them all on ``Base.metadata``."""
 
 from vumigo.db.models.accounts import Account, AccountToken, AppPermission, User
+from vumigo.db.models.apps import AppSession, BulkRecipient, BulkSend, ScheduledTask
 from vumigo.db.models.billing import (
     BillingPolicy,
     CreditAccount,
@@ -35,10 +36,13 @@ __all__ = [
     "Account",
     "AccountToken",
     "AppPermission",
+    "AppSession",
     "Batch",
     "BatchAddress",
     "BatchCounter",
     "BillingPolicy",
+    "BulkRecipient",
+    "BulkSend",
     "Contact",
     "ContactField",
     "ContactGroup",
@@ -56,6 +60,7 @@ __all__ = [
     "PushDelivery",
     "Router",
     "RoutingEntry",
+    "ScheduledTask",
     "SmscCorrelation",
     "StoredEvent",
     "StoredMessage",
