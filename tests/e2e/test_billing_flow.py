@@ -25,7 +25,6 @@ from vumigo.config import Settings
 from vumigo.db.engine import Database
 from vumigo.db.models import CreditTransaction, StoredMessage, Tag
 
-
 D = Decimal
 
 
