@@ -6,10 +6,6 @@ A real server process is killed with SIGKILL and started again on the same datab
 from __future__ import annotations
 
 import asyncio
-import os
-import signal
-import subprocess
-import sys
 import time
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
@@ -26,46 +22,9 @@ from tests.support.factories import (
     make_pool,
     route_both_ways,
 )
-from tests.support.live import free_port
+from tests.support.serve import ServeProcess
 from vumigo.db.engine import Database
 from vumigo.db.models import StoredMessage
-
-VUMIGO = str(Path(sys.executable).with_name("vumigo"))
-
-
-class ServeProcess:
-    def __init__(self, db_url: str, data_dir: Path, roles: str | None = None) -> None:
-        self.port = free_port()
-        env = {k: v for k, v in os.environ.items() if not k.startswith("VUMIGO_")}
-        env.update(VUMIGO_DATABASE_URL=db_url, VUMIGO_DATA_DIR=str(data_dir))
-        if roles is not None:
-            env["VUMIGO_ROLES"] = roles
-        self.proc = subprocess.Popen(
-            [VUMIGO, "serve", "--port", str(self.port)],
-            env=env,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.PIPE,
-        )
-        self.url = f"http://127.0.0.1:{self.port}"
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                raise RuntimeError(self.proc.stderr.read().decode() if self.proc.stderr else "")
-            try:
-                if httpx.get(self.url + "/health", timeout=1).status_code == 200:
-                    return
-            except httpx.HTTPError:
-                time.sleep(0.1)
-        raise RuntimeError("vumigo serve did not come up")
-
-    def kill(self) -> None:
-        self.proc.send_signal(signal.SIGKILL)
-        self.proc.wait(10)
-
-    def stop(self) -> None:
-        if self.proc.poll() is None:
-            self.proc.terminate()
-            self.proc.wait(20)
 
 
 async def setup(db: Database) -> tuple[str, str]:
