@@ -1,7 +1,7 @@
 """USSD over HTTP: aggregator callbacks in, CON/END answers out, sessions and their timeouts.
 
-The dialogue app is a small conversation type defined here (the dialogue and jsbox types are not
-in the tree yet): a menu, a sub-menu, then a closing message.
+Most tests use a small menu conversation type defined here; one drives the real dialogue app
+through a three-question survey.
 """
 
 from __future__ import annotations
@@ -237,3 +237,33 @@ async def test_a_reply_nobody_waits_for_is_nacked(
 )
 def test_latest_input(previous: str, text: str, mode: str, expected: str) -> None:
     assert latest_input(previous, text, mode) == expected
+
+
+async def test_three_turn_session_with_the_dialogue_app(
+    sqlite_db: Database, settings: Settings
+) -> None:
+    from tests.e2e.test_apps_conversations import THREE_QUESTIONS
+    from vumigo.contacts import service as contacts
+
+    channel = await make_channel(
+        sqlite_db, "ussd", [CODE], ussd_meta(), "dialogue", {"poll": THREE_QUESTIONS}
+    )
+    with live_server(settings) as server, httpx.Client(base_url=server.url, timeout=15) as http:
+        answers = [
+            http.post(URL, data=step("ATUid_dlg", text)).text
+            for text in ("", "2", "2*Thandi", "2*Thandi*1")
+        ]
+    assert answers == [
+        "CON Favourite colour?\n1. Red\n2. Blue",
+        "CON Your name?",
+        "CON Happy?\n1. Yes\n2. No",
+        "END Thank you!",
+    ]
+    async with sqlite_db.sessions() as session:
+        contact = await contacts.find_by_address(session, channel.account, "ussd", PHONE)
+    assert contact is not None
+    assert {k: contact.extra.get(k) for k in ("colour", "name", "happy")} == {
+        "colour": "blue",
+        "name": "Thandi",
+        "happy": "yes",
+    }
