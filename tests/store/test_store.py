@@ -117,14 +117,20 @@ async def test_throughput_is_messages_per_minute_in_the_sample(db: Database) -> 
     async with db.transaction() as session:
         batch = await batch_key(session, "conversation", "c5", None)
         base = inbound(0, "+27").timestamp
+        messages = []
         for n in range(10):
             msg = inbound(n, "+27")
             # Six inside the 5-minute sample before the newest, four well before it.
             offset = n * 10 if n < 6 else 1000 + n
             msg.payload["timestamp"] = base - timedelta(seconds=offset)
+            messages.append(msg)
+        # Stored in the order they happened, as a batch's messages are.
+        for msg in sorted(messages, key=lambda m: m.timestamp):
             await store.add_message(session, msg, "inbound", "accepted", None)
             await store.attach(session, msg, "inbound", [batch])
         rate = await throughput(session, batch, "inbound")
         assert await throughput(session, batch, "outbound") == 0.0
         assert await find_batch(session, "conversation", "missing", None) is None
+        # The walk back is bounded: with a window of 3 rows, at most 3 are counted.
+        assert await throughput(session, batch, "inbound", window=3) == 3 / 5
     assert rate == 6 / 5
