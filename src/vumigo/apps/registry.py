@@ -16,6 +16,7 @@ APP_CLASSES: tuple[str, ...] = (
     "vumigo.apps.dialogue:DialogueApp",
     "vumigo.apps.sequential_send:SequentialSendApp",
     "vumigo.apps.subscription:SubscriptionApp",
+    "vumigo.apps.jsbox:JsBoxApp",
 )
 
 

@@ -29,6 +29,7 @@ from vumigo.db.models.messages import (
 )
 from vumigo.db.models.metrics import MetricPoint
 from vumigo.db.models.optouts import OptOut
+from vumigo.db.models.sandbox import SandboxKeyValue, SandboxLogLine
 from vumigo.db.models.transports import SmscCorrelation, UssdSession
 from vumigo.db.models.web import PasswordReset, WebSession
 
@@ -60,6 +61,8 @@ __all__ = [
     "PushDelivery",
     "Router",
     "RoutingEntry",
+    "SandboxKeyValue",
+    "SandboxLogLine",
     "ScheduledTask",
     "SmscCorrelation",
     "StoredEvent",
