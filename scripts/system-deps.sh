@@ -13,6 +13,7 @@ if [ "${1:-}" = "--test" ]; then
   have_cmd rabbitmq-server || need+=(rabbitmq-server)
   [ -x /usr/bin/chromium ] || need+=(chromium)
   have_cmd prosody || need+=(prosody)
+  have_cmd carbon-cache || need+=(graphite-carbon)
 fi
 have_cmd node || need+=(nodejs)
 have_cmd npm || need+=(npm)

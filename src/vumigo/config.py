@@ -95,6 +95,40 @@ class Settings(BaseSettings):
         description="How often pending low-credit e-mails and held messages are looked at.",
     )
 
+    metrics_rollup_seconds: float = Field(
+        default=60.0, gt=0, description="How often stored metric points are rolled up."
+    )
+    metrics_grace_seconds: float = Field(
+        default=15.0, ge=0, description="How late a point may arrive and still be rolled up."
+    )
+    metrics_conversation_seconds: float = Field(
+        default=60.0, gt=0, description="How often conversations' message counts are sampled."
+    )
+    metrics_raw_retention_days: float = Field(
+        default=2.0, gt=0, description="How long raw metric points are kept once rolled up."
+    )
+    metrics_minute_retention_days: float = Field(
+        default=30.0, gt=0, description="How long one-minute metric buckets are kept."
+    )
+    metrics_hour_retention_days: float = Field(
+        default=730.0, gt=0, description="How long one-hour metric buckets are kept."
+    )
+    metrics_graphite_host: str = Field(
+        default="", description="carbon host for the Graphite exporter; empty: no export."
+    )
+    metrics_graphite_port: int = Field(
+        default=2003, ge=1, le=65535, description="carbon plaintext port."
+    )
+    metrics_graphite_prefix: str = Field(
+        default="", description="Prefix of every exported Graphite metric name."
+    )
+    metrics_prometheus_token: str = Field(
+        default="", description="Bearer token /metrics asks for; empty: /metrics is open."
+    )
+    metrics_max_points: int = Field(
+        default=10000, gt=0, description="Most points one metrics API answer may hold."
+    )
+
     @field_validator("log_level")
     @classmethod
     def _upper_level(cls, value: str) -> str:

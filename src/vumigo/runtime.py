@@ -32,6 +32,10 @@ class Platform:
         from vumigo.engine.core import Engine
 
         self.engine: Engine = Engine(settings, self.db)
+        from vumigo.metrics.runner import attach
+
+        # Metric rollups and exports, run by one process at a time (it holds a lease).
+        attach(self)
 
     def on_start(self, hook: Hook) -> None:
         """Registers work to run when the platform starts (in registration order)."""

@@ -32,6 +32,9 @@ PARTS: tuple[str, ...] = (
     "vumigo.api.optouts:install",
     "vumigo.api.http_api:install",
     "vumigo.api.rpc:install",
+    "vumigo.api.metrics:install",
+    "vumigo.metrics.prometheus:install",
+    "vumigo.web.pages.dashboards:install",
     "vumigo.web.ui:install",
 )
 

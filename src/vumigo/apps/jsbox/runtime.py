@@ -21,6 +21,7 @@ from vumigo.apps.jsbox.settings import JsBoxSettings
 from vumigo.apps.jsbox.sinks import OUTBOX, ContextOutbox, DbMetricSink, RunOutboundResource
 from vumigo.db.models import Conversation, Tag
 from vumigo.dispatcher.lookups import AppInfo
+from vumigo.metrics.prometheus import watch_sandbox
 from vumigo.sandbox import RunContext, RunResult, SandboxManager
 from vumigo.sandbox.netguard import Connector, Resolver, direct_connector, system_resolver
 from vumigo.sandbox.resources import ResourceRegistry
@@ -94,6 +95,7 @@ class JsBoxRuntime:
         self.manager = SandboxManager(
             self.settings.sandbox, resources=registry, log_store=self.logs
         )
+        watch_sandbox(engine, self.manager)  # pool sizes and run times on /metrics
         self._contexts: dict[str, tuple[float, frozenset[str], frozenset[str]]] = {}
         log.info("jsbox sandbox isolation:\n%s", self.manager.isolation.describe())
 

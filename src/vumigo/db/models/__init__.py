@@ -28,6 +28,7 @@ from vumigo.db.models.messages import (
     StoredMessage,
 )
 from vumigo.db.models.metrics import MetricPoint
+from vumigo.db.models.metrics_rollup import MetricRollup, MetricRollupState
 from vumigo.db.models.optouts import OptOut
 from vumigo.db.models.sandbox import SandboxKeyValue, SandboxLogLine
 from vumigo.db.models.transports import SmscCorrelation, UssdSession
@@ -56,6 +57,8 @@ __all__ = [
     "MessageBatch",
     "MessageCost",
     "MetricPoint",
+    "MetricRollup",
+    "MetricRollupState",
     "OptOut",
     "PasswordReset",
     "PushDelivery",
