@@ -13,7 +13,7 @@ from typing import Any
 
 from vumigo.db.models.contacts import ADDRESS_FIELDS, PERSON_FIELDS
 from vumigo.errors import InvalidInput
-from vumigo.text import storable as is_storable
+from vumigo.text import storable
 
 # Delivery class → the contact field holding that kind of address (as the original).
 DELIVERY_CLASSES: dict[str, str] = {
@@ -79,7 +79,7 @@ def check_text(name: str, value: object, max_length: int) -> str:
         raise InvalidInput(f"Field '{name}' must be a string.")
     if len(value) > max_length:
         raise InvalidInput(f"Field '{name}' is too long (at most {max_length} characters).")
-    if not is_storable(value):
+    if not storable(value):
         raise InvalidInput(f"Field '{name}' contains a NUL character or invalid Unicode.")
     return value
 

@@ -13,10 +13,10 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from vumigo.contacts.dbutil import insert_ignoring_duplicates
-from vumigo.contacts.fields import is_storable
 from vumigo.db.base import utcnow
 from vumigo.db.models.optouts import OptOut
 from vumigo.errors import Conflict, InvalidInput
+from vumigo.text import storable
 
 MAX_ADDRESS_TYPE = 32
 MAX_ADDRESS = 255
@@ -28,7 +28,7 @@ def check_address(address_type: str, address: str) -> None:
         raise InvalidInput(f"Address type must be 1 to {MAX_ADDRESS_TYPE} characters.")
     if not address or len(address) > MAX_ADDRESS:
         raise InvalidInput(f"Address must be 1 to {MAX_ADDRESS} characters.")
-    if not (is_storable(address_type) and is_storable(address)):
+    if not (storable(address_type) and storable(address)):
         raise InvalidInput("Addresses cannot contain NUL characters or invalid Unicode.")
 
 

@@ -27,9 +27,9 @@ from luqum import tree
 from luqum.parser import lexer as luqum_lexer
 from luqum.parser import parser as luqum_parser
 
-from vumigo.contacts.fields import is_storable
 from vumigo.db.models.contacts import ADDRESS_FIELDS, PERSON_FIELDS
 from vumigo.errors import InvalidInput
+from vumigo.text import storable
 
 # Plain columns a query may name.
 COLUMNS = ("key", *PERSON_FIELDS, *ADDRESS_FIELDS)
@@ -142,7 +142,7 @@ def parse(query: str) -> Node:
         raise InvalidQuery("The query is empty.")
     if len(text) > MAX_QUERY_LENGTH:
         raise InvalidQuery(f"The query is too long (at most {MAX_QUERY_LENGTH} characters).")
-    if not is_storable(text):
+    if not storable(text):
         raise InvalidQuery("The query contains a NUL character or invalid Unicode.")
     try:
         # A fresh lexer for every parse: ply's lexer keeps state between inputs, and after

@@ -20,13 +20,13 @@ from vumigo.contacts.fields import (
     TEXT_FIELDS,
     address_field,
     clean_contact_data,
-    is_storable,
     normalise_address,
 )
 from vumigo.contacts.query_sql import contact_condition
 from vumigo.db.base import utcnow
 from vumigo.db.models.contacts import Contact, ContactField, ContactGroup, GroupMember
 from vumigo.errors import InvalidInput, NotFound
+from vumigo.text import storable
 
 # extra → "extras", subscription → "subscription": the query prefixes, used as side-table kinds.
 FIELD_KINDS = {"extra": "extras", "subscription": "subscription"}
@@ -67,7 +67,7 @@ async def create_contact(
 
 def plausible_key(key: str) -> bool:
     """Whether a key could exist; others (huge, NUL, bad Unicode) are not sent to the DB."""
-    return 0 < len(key) <= 64 and is_storable(key)
+    return 0 < len(key) <= 64 and storable(key)
 
 
 async def find_contact(session: AsyncSession, account_key: str, key: str) -> Contact | None:
@@ -244,7 +244,7 @@ async def find_by_field(
     if field not in TEXT_FIELDS:
         raise InvalidInput(f"Unknown contact field {field!r}")
     value = normalise_address(field, value)
-    if not value or len(value) > 255 or not is_storable(value):
+    if not value or len(value) > 255 or not storable(value):
         return None
     column = getattr(Contact, field)
     stmt = (

@@ -15,11 +15,11 @@ from typing import Any
 from sqlalchemy import insert
 
 from vumigo.apps.http_api.errors import INVALID_MESSAGE, ApiError
-from vumigo.apps.http_api.sending import storable
 from vumigo.db.base import utcnow
 from vumigo.db.engine import Database
 from vumigo.db.models import MetricPoint
 from vumigo.db.models.metrics import AGGREGATORS
+from vumigo.text import storable
 
 MAX_NAME = 255
 
