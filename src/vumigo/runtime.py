@@ -22,7 +22,9 @@ Hook = Callable[["Platform"], Awaitable[None]]
 
 
 class Platform:
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, background_jobs: bool = False) -> None:
+        """``background_jobs``: also run the platform-wide periodic jobs (metric rollups and
+        exports). ``vumigo serve`` and ``vumigo worker`` do; embedded test platforms do not."""
         self.settings = settings
         self.db = Database(settings.resolved_database_url)
         self._start_hooks: list[Hook] = []
@@ -32,10 +34,11 @@ class Platform:
         from vumigo.engine.core import Engine
 
         self.engine: Engine = Engine(settings, self.db)
-        from vumigo.metrics.runner import attach
+        if background_jobs:
+            from vumigo.metrics.runner import attach
 
-        # Metric rollups and exports, run by one process at a time (it holds a lease).
-        attach(self)
+            # Metric rollups and exports, run by one process at a time (it holds a lease).
+            attach(self)
 
     def on_start(self, hook: Hook) -> None:
         """Registers work to run when the platform starts (in registration order)."""

@@ -43,7 +43,7 @@ def run_worker(settings: Settings, role: str, host: str | None, port: int | None
 
 
 async def _run_engine_role(settings: Settings) -> None:
-    platform = Platform(settings)
+    platform = Platform(settings, background_jobs=True)
     stopping = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):

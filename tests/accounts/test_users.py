@@ -14,11 +14,13 @@ from vumigo.db.engine import Database
 from vumigo.db.models import Account, User
 from vumigo.errors import Conflict, InvalidInput, NotFound
 
+SECRET = "correct horse battery staple"
+
 
 async def test_create_user_makes_its_account(db: Database) -> None:
     async with db.transaction() as session:
         account = await create_user(
-            session, "  Ann@Example.ORG ", "pw", name="Ann", surname="Lee", is_admin=True
+            session, "  Ann@Example.ORG ", SECRET, name="Ann", surname="Lee", is_admin=True
         )
         user = await get_user(session, "ANN@example.org")
         assert isinstance(account, Account) and len(account.key) == 32
@@ -27,7 +29,9 @@ async def test_create_user_makes_its_account(db: Database) -> None:
             "ann@example.org", account.key, True
         )  # fmt: skip
         assert user.password_hash.startswith("$argon2id$")
-        assert "pw" not in user.password_hash
+        # A password long enough that a random hash cannot contain it by chance.
+        assert SECRET not in user.password_hash
+        assert await authenticate(session, "ann@example.org", SECRET) is not None
 
 
 async def test_account_name_falls_back_to_the_email(sqlite_db: Database) -> None:

@@ -90,7 +90,7 @@ def serve(settings: Settings, host: str | None = None, port: int | None = None) 
     logging.basicConfig(
         level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
-    platform = Platform(settings)
+    platform = Platform(settings, background_jobs=True)
     app = create_app(platform)
     uvicorn.run(
         app,
