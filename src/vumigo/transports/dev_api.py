@@ -12,22 +12,18 @@ so that tags of other accounts cannot be discovered.
 from __future__ import annotations
 
 import asyncio
-import json
 from typing import Any, Literal
 
 from fastapi import APIRouter, FastAPI, Header, HTTPException, Query
 from pydantic import BaseModel, ConfigDict, Field, field_validator
-from sqlalchemy import func, select
 
 from vumigo.accounts.tokens import account_for_token
-from vumigo.db.models import MessageBatch, StoredMessage
 from vumigo.message import UserMessage
 from vumigo.runtime import Platform
-from vumigo.store.batches import find_batch
 from vumigo.text import storable
+from vumigo.transports.dev_outbox import latest_seq, sent_after, wait_for_sent
 
 MAX_WAIT = 30.0
-POLL_INTERVAL = 0.1
 SETTLE = 0.05  # after the first reply, how long to wait for more
 
 
@@ -76,46 +72,6 @@ def install(app: FastAPI, platform: Platform) -> None:
             raise HTTPException(404, f"No developer phone channel {pool}:{tag}")
         return account
 
-    async def latest_seq() -> int:
-        async with db.sessions() as session:
-            return int((await session.execute(select(func.max(MessageBatch.seq)))).scalar() or 0)
-
-    async def sent_after(
-        account: str, pool: str, tag: str, after: int, to_addr: str | None, limit: int = 100
-    ) -> list[tuple[int, dict[str, Any]]]:
-        async with db.sessions() as session:
-            batch = await find_batch(session, "tag", f"{pool}:{tag}", account)
-            if batch is None:
-                return []
-            query = (
-                select(MessageBatch.seq, StoredMessage.payload)
-                .join(StoredMessage, StoredMessage.message_id == MessageBatch.message_id)
-                .where(
-                    MessageBatch.batch_key == batch,
-                    MessageBatch.direction == "outbound",
-                    MessageBatch.seq > after,
-                )
-                .order_by(MessageBatch.seq)
-                .limit(limit)
-            )
-            if to_addr is not None:
-                query = query.where(StoredMessage.to_addr == to_addr)
-            rows = (await session.execute(query)).all()
-        return [(seq, json.loads(payload)) for seq, payload in rows]
-
-    async def poll(
-        account: str, pool: str, tag: str, after: int, to_addr: str | None, wait: float
-    ) -> list[tuple[int, dict[str, Any]]]:
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + wait
-        found = await sent_after(account, pool, tag, after, to_addr)
-        while not found and loop.time() < deadline:
-            await platform.engine.sent_notifier.wait(
-                pool, tag, min(POLL_INTERVAL, max(0.0, deadline - loop.time()))
-            )
-            found = await sent_after(account, pool, tag, after, to_addr)
-        return found
-
     @router.post("/{pool}/{tag}/messages", response_model=PhoneReply)
     async def send(
         pool: str, tag: str, body: PhoneMessage, authorization: str | None = Header(None)
@@ -123,7 +79,7 @@ def install(app: FastAPI, platform: Platform) -> None:
         account = await account_tag(pool, tag, authorization)
         meta = await platform.engine.lookups.pool_meta(pool) or {}
         transport = str(meta.get("transport_name") or "dev")
-        start = await latest_seq()
+        start = await latest_seq(db)
         msg = UserMessage(
             to_addr=tag,
             from_addr=body.from_addr,
@@ -134,10 +90,12 @@ def install(app: FastAPI, platform: Platform) -> None:
             helper_metadata={"tag": {"tag": [pool, tag]}},
         )
         await platform.engine.accept_inbound(msg)
-        replies = await poll(account, pool, tag, start, body.from_addr, body.wait)
+        replies = await wait_for_sent(
+            platform, account, pool, tag, start, body.from_addr, body.wait
+        )
         if replies:
             await asyncio.sleep(SETTLE)
-            replies = await sent_after(account, pool, tag, start, body.from_addr)
+            replies = await sent_after(db, account, pool, tag, start, body.from_addr)
         return PhoneReply(message_id=msg.message_id, replies=[payload for _, payload in replies])
 
     @router.get("/{pool}/{tag}/outbound", response_model=OutboundPage)
@@ -153,7 +111,7 @@ def install(app: FastAPI, platform: Platform) -> None:
         if not after.isdigit():
             raise HTTPException(400, "after must be a cursor returned by this endpoint")
         cursor = int(after)
-        found = await poll(account, pool, tag, cursor, to_addr, wait)
+        found = await wait_for_sent(platform, account, pool, tag, cursor, to_addr, wait)
         if found:
             cursor = found[-1][0]
         return OutboundPage(messages=[payload for _, payload in found], cursor=str(cursor))

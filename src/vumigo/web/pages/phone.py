@@ -9,19 +9,16 @@ the platform sent on the tag, from the tag's batch, waking on the engine's sent-
 from __future__ import annotations
 
 import asyncio
-import json
-from typing import Any, Literal
+from typing import Literal
 
 from fastapi import APIRouter, HTTPException
 from pydantic import BaseModel, ConfigDict, Field
-from sqlalchemy import func, select
 from starlette.responses import JSONResponse, Response
 
 from vumigo.channels.acquisition import account_tags
 from vumigo.channels.tagpools import list_pools
-from vumigo.db.models import MessageBatch, StoredMessage
 from vumigo.message import UserMessage
-from vumigo.store.batches import find_batch
+from vumigo.transports.dev_outbox import Sent, latest_seq, sent_after, wait_for_sent
 from vumigo.web import forms
 from vumigo.web.context import Page, Web
 from vumigo.web.uiroute import UIRoute
@@ -29,7 +26,6 @@ from vumigo.web.uiroute import UIRoute
 router = APIRouter(route_class=UIRoute, include_in_schema=False)
 
 MAX_WAIT = 25.0
-POLL_INTERVAL = 0.1
 SETTLE = 0.05  # after a first reply, a moment for the rest of a burst to land
 
 
@@ -55,11 +51,6 @@ async def dev_channels(web: Web) -> list[str]:
     return [f"{tag.pool}:{tag.tag}" for tag in tags if tag.pool in dev_pools]
 
 
-async def _latest_seq(web: Web) -> int:
-    async with web.db.sessions() as session:
-        return int((await session.execute(select(func.max(MessageBatch.seq)))).scalar() or 0)
-
-
 async def _require_dev_tag(web: Web, pool: str, tag: str) -> None:
     """404 unless the signed-in account holds this tag of a developer phone pool."""
     lookups = web.platform.engine.lookups
@@ -69,43 +60,12 @@ async def _require_dev_tag(web: Web, pool: str, tag: str) -> None:
         raise HTTPException(404, f"You have no developer phone channel {pool}:{tag}")
 
 
-async def _sent_after(
-    web: Web, pool: str, tag: str, after: int, to_addr: str | None
-) -> list[tuple[int, dict[str, Any]]]:
-    async with web.db.sessions() as session:
-        batch = await find_batch(session, "tag", f"{pool}:{tag}", web.account_key)
-        if batch is None:
-            return []
-        query = (
-            select(MessageBatch.seq, StoredMessage.payload)
-            .join(StoredMessage, StoredMessage.message_id == MessageBatch.message_id)
-            .where(
-                MessageBatch.batch_key == batch,
-                MessageBatch.direction == "outbound",
-                MessageBatch.seq > after,
-            )
-            .order_by(MessageBatch.seq)
-            .limit(100)
-        )
-        if to_addr:
-            query = query.where(StoredMessage.to_addr == to_addr)
-        rows = (await session.execute(query)).all()
-    return [(seq, json.loads(payload)) for seq, payload in rows]
-
-
 async def _poll(
     web: Web, pool: str, tag: str, after: int, to_addr: str | None, wait: float
-) -> list[tuple[int, dict[str, Any]]]:
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + wait
-    found = await _sent_after(web, pool, tag, after, to_addr)
-    while not found and loop.time() < deadline:
-        remaining = max(0.0, deadline - loop.time())
-        await web.platform.engine.sent_notifier.wait(pool, tag, min(POLL_INTERVAL, remaining))
-        if await web.request.is_disconnected():
-            break
-        found = await _sent_after(web, pool, tag, after, to_addr)
-    return found
+) -> Sent:
+    return await wait_for_sent(
+        web.platform, web.account_key, pool, tag, after, to_addr, wait, web.request.is_disconnected
+    )
 
 
 @router.get("/phone/")
@@ -120,7 +80,7 @@ async def phone(web: Page, channel: str = "") -> Response:
         chosen=chosen,
         pool=pool,
         tag=tag,
-        cursor=await _latest_seq(web),
+        cursor=await latest_seq(web.db),
     )
 
 
@@ -130,7 +90,7 @@ async def send(web: Page, pool: str, tag: str, body: Handset) -> Response:
     if "\x00" in body.from_addr + (body.content or ""):
         raise HTTPException(400, "The message must not contain NUL characters")
     meta = await web.platform.engine.lookups.pool_meta(pool) or {}
-    start = await _latest_seq(web)
+    start = await latest_seq(web.db)
     msg = UserMessage(
         to_addr=tag,
         from_addr=body.from_addr,
@@ -144,7 +104,7 @@ async def send(web: Page, pool: str, tag: str, body: Handset) -> Response:
     replies = await _poll(web, pool, tag, start, body.from_addr, body.wait)
     if replies:
         await asyncio.sleep(SETTLE)
-        replies = await _sent_after(web, pool, tag, start, body.from_addr)
+        replies = await sent_after(web.db, web.account_key, pool, tag, start, body.from_addr)
     cursor = replies[-1][0] if replies else start
     return JSONResponse(
         {
