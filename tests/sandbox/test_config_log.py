@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 
+from vumigo.sandbox.process import SandboxProcess
 from vumigo.sandbox.protocol import ProtocolHandler
 from vumigo.sandbox.resources import ResourceRegistry
 from vumigo.sandbox.resources.config import ConfigResource
@@ -18,7 +19,7 @@ from vumigo.sandbox.resources.log import (
     store_sink,
 )
 
-from .helpers import make_run
+from .helpers import Harness, make_run, user_message
 
 CONFIG = {"config": '{"name": "app"}', "translation.fr": '{"": {}}', "poll": {"a": 1}}
 
@@ -116,3 +117,46 @@ async def test_broken_log_store_does_not_fail_the_request() -> None:
     reply = await handler.dispatch({"cmd": "log.info", "cmd_id": "1", "msg": "x"}, run)
     assert reply is not None and reply["success"] is True
     assert run.logs[-1].message == "x"
+
+
+async def test_lines_answered_in_the_sandbox_are_stored_in_order_and_not_replied_to(
+    harness: Harness, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    written: list[dict[str, Any]] = []
+    original = SandboxProcess._write
+
+    def recording(self: SandboxProcess, obj: dict[str, Any]) -> None:
+        written.append(obj)
+        original(self, obj)
+
+    monkeypatch.setattr(SandboxProcess, "_write", recording)
+    app = """
+    api.on_inbound_message = function () {
+        api.log_info('one', function () {
+            api.request('log.warning', {msg: 'two'}, function () {
+                api.request('log.log', {msg: 'three', level: 'error'}, function () {
+                    api.done();
+                });
+            });
+        });
+    };
+    """
+    result = await harness.run("acct", app, user_message("hi"))
+    assert result.ok, result.error
+    assert [(line.level, line.message) for line in result.logs] == [
+        (logging.INFO, "Loading sandboxed code ..."),
+        (logging.INFO, "one"),
+        (logging.WARNING, "two"),
+        (logging.ERROR, "three"),
+        (logging.INFO, "Done."),
+    ]
+    stored = await harness.logs.recent("acct", "acct-conv")
+    assert [line.rsplit("] ", 1)[1] for line in reversed(stored)][-4:] == [
+        "one",
+        "two",
+        "three",
+        "Done.",
+    ]
+    # Only log.log, which can be refused, was answered by the host.
+    replies = [obj["cmd"] for obj in written if obj.get("reply")]
+    assert replies == ["log.log"]

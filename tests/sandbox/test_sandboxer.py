@@ -242,3 +242,42 @@ async def test_unknown_code_hash_without_code_crashes(raw_sandbox: RawSandbox) -
     await raw_sandbox.recv()
     await raw_sandbox.send(init(1, None, code_hash="never-sent"))
     assert await raw_sandbox.proc.wait() != 0
+
+
+LOGGING_APP = """
+api.on_inbound_message = function (cmd) {
+    api.log_info('first', function (reply) {
+        api.request('log.info', {}, function (refused) {
+            api.request('kv.get', {key: JSON.stringify([reply, refused.success])}, function () {
+                api.done();
+            });
+        });
+    });
+};
+"""
+
+
+async def test_log_lines_are_answered_in_the_sandbox(raw_sandbox: RawSandbox) -> None:
+    await raw_sandbox.recv()
+    await start(raw_sandbox, 1, LOGGING_APP)
+    # A log line with a msg is answered at once, exactly as the host would; it still comes
+    # to the host, marked, so that the host stores it and sends nothing back.
+    first = await expect(raw_sandbox, "log.info")
+    assert first["msg"] == "first" and first["answered"] is True
+    # One without a msg can be refused, so only the host answers it.
+    bare = await expect(raw_sandbox, "log.info")
+    assert "answered" not in bare
+    await raw_sandbox.reply(bare, success=False, reason="Value expected for msg")
+    get = await expect(raw_sandbox, "kv.get")
+    local_reply, refused = json.loads(get["key"])
+    assert local_reply == {
+        "cmd": "log.info",
+        "cmd_id": first["cmd_id"],
+        "reply": True,
+        "success": True,
+    }
+    assert refused is False
+    await raw_sandbox.reply(get, value=None)
+    done_log = await expect(raw_sandbox, "log.info")
+    assert done_log["answered"] is True
+    await expect(raw_sandbox, "js.done")

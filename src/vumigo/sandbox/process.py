@@ -20,6 +20,7 @@ from typing import Any
 from vumigo.sandbox.isolation import LaunchPlan
 from vumigo.sandbox.limits import SandboxSettings
 from vumigo.sandbox.protocol import (
+    ANSWERED_IN_SANDBOX,
     DONE_COMMAND,
     READY_COMMAND,
     ProtocolError,
@@ -284,7 +285,9 @@ class SandboxProcess:
             await run.log(logging.ERROR, str(exc))
             self._signal_kill()
             return
-        if reply is None:
+        if reply is None or (
+            command.get("answered") is True and command["cmd"] in ANSWERED_IN_SANDBOX
+        ):
             return
         try:
             self._write(reply)

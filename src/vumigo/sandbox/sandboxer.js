@@ -24,6 +24,11 @@ const path = require('path');
 
 const SCRIPT_CACHE_SIZE = 4;
 
+// Log lines the sandboxer answers itself, with the reply the host's log resource would give
+// (it accepts any msg), instead of waiting a round trip for it. The line still goes to the host,
+// marked "answered", and is stored there in order. See vumigo/sandbox/protocol.py.
+const ANSWERED_HERE = new Set(['log.debug', 'log.info', 'log.warning', 'log.error', 'log.critical']);
+
 function parseArgs(argv) {
     const opts = {modulesDir: null, modules: []};
     for (const arg of argv) {
@@ -65,9 +70,28 @@ function makeRequire(allowed) {
     };
 }
 
-function write(obj) {
-    process.stdout.write(JSON.stringify(obj) + '\n');
+// Lines are gathered and written together once the current burst of work is over: a run's
+// requests mostly come in bursts (log lines, then a request), and one write instead of several
+// saves both processes wake-ups. 'exit' flushes what is left, also after an uncaught exception,
+// so a crashing run's last lines still reach the host's log.
+let pending = [];
+
+function flush() {
+    if (pending.length > 0) {
+        const data = pending.join('\n') + '\n';
+        pending = [];
+        process.stdout.write(data);
+    }
 }
+
+function write(obj) {
+    if (pending.length === 0) {
+        setImmediate(flush);
+    }
+    pending.push(JSON.stringify(obj));
+}
+
+process.on('exit', flush);
 
 // The API object of one run. Field and method names are those of the original sandboxer,
 // because apps (and vumigo_v01) call them directly.
@@ -98,10 +122,19 @@ function SandboxApi(runId) {
             return;  // a run that has said js.done may not talk any more
         }
         msg = self.populate_command(command, msg || {});
-        if (typeof callback === 'function') {
+        const answerHere = ANSWERED_HERE.has(command) && msg.msg !== undefined && msg.msg !== null;
+        if (answerHere) {
+            const reply = {cmd: command, cmd_id: msg.cmd_id, reply: true, success: true};
+            if (typeof callback === 'function') {
+                // Later, as a host reply would be: the app may rely on the callback being async.
+                setImmediate(function () {
+                    callback(reply);
+                });
+            }
+        } else if (typeof callback === 'function') {
             waiting.set(msg.cmd_id, callback);
         }
-        write(Object.assign({}, msg, {run_id: runId}));
+        write(Object.assign({}, msg, answerHere ? {run_id: runId, answered: true} : {run_id: runId}));
     };
 
     self.log_info = function (msg, callback) {
@@ -192,6 +225,9 @@ function initialize(cmd) {
     const api = new SandboxApi(cmd.run_id);
     current = {runId: cmd.run_id, api: api};
     api.log_info('Loading sandboxed code ...');
+    // Out now, before any app code runs: the host takes a run that sent nothing as one that
+    // never started, and an app can end the process (a memory bomb) before a later flush.
+    flush();
     const script = compile(cmd);
     const context = takeContext();
     context.api = api;
