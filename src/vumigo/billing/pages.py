@@ -20,7 +20,7 @@ from starlette.responses import HTMLResponse, Response
 
 from vumigo.billing import costs, credit, held, policy, statements
 from vumigo.billing.notify import banner, credits_text
-from vumigo.billing.step import Billing
+from vumigo.billing.step import Billing, current_policy
 from vumigo.errors import InvalidInput, PermissionDenied
 from vumigo.runtime import Platform
 from vumigo.web import forms, sessions
@@ -69,11 +69,7 @@ def _billing(web: Web) -> Billing | None:
 
 
 async def _policy(web: Web) -> policy.Policy:
-    running = _billing(web)
-    if running is not None:
-        return await running.policy()
-    async with web.db.sessions() as session:
-        return await policy.load_policy(session, policy.from_settings(web.settings))
+    return await current_policy(web.platform.engine, web.db, web.settings)
 
 
 def _changed(web: Web) -> None:

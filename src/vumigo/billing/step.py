@@ -319,3 +319,13 @@ class Billing:
         weakref.finalize(unit, self._open.pop, key, None)
         unit.write(charges.write)
         return charges
+
+
+async def current_policy(engine: object, db: Database, settings: Any) -> Policy:
+    """The billing policy in force: the running billing step's (cached) when this process has
+    one, else read from the database over the settings' defaults (a web-only process)."""
+    running = getattr(engine, "billing", None)
+    if isinstance(running, Billing):
+        return await running.policy()
+    async with db.sessions() as session:
+        return await load_policy(session, from_settings(settings))

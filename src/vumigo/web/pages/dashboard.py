@@ -1,4 +1,5 @@
-"""The dashboard: the account's conversations with their status and message counts."""
+"""The dashboard: the account's conversations with their status and message counts, and
+notices of low credit and channels that are down."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from vumigo.conversations.routers import list_routers
 from vumigo.conversations.service import list_conversations
 from vumigo.web import forms
 from vumigo.web.context import Page
+from vumigo.web.notices import account_notices
 from vumigo.web.stats import figures
 from vumigo.web.uiroute import UIRoute
 
@@ -30,6 +32,7 @@ async def dashboard(web: Page, p: str | None = None) -> Response:
         ]
         channels = len(await account_tags(session, account))
         routers = len(await list_routers(session, account))
+        notices = await account_notices(session, web.platform, account)
     running = sum(1 for conv in conversations if conv.status == "running")
     return await web.page(
         "dashboard.html",
@@ -37,6 +40,7 @@ async def dashboard(web: Page, p: str | None = None) -> Response:
         rows=rows,
         page=page,
         types=APP_TYPES,
+        alerts=notices,
         totals={
             "conversations": len(conversations),
             "running": running,
