@@ -1,6 +1,6 @@
 """Front-end assets served locally: our own files, and an allow-list of files from node_modules.
 
-htmx and Pico CSS come from npm (pinned in package.json) and are served straight from
+htmx, Pico CSS and CodeMirror come from npm (pinned in package.json) and are served straight from
 ``node_modules``, so there is no build or copy step and nothing is fetched from a CDN. Only the
 files named in ``VENDOR`` can be reached: the rest of node_modules (the sandbox toolkit, test
 tools) is never exposed.
@@ -25,6 +25,11 @@ OWN = Path(__file__).parent / "static"
 VENDOR: dict[str, tuple[str, str]] = {
     "htmx.min.js": ("htmx.org", "dist/htmx.min.js"),
     "pico.min.css": ("@picocss/pico", "css/pico.min.css"),
+    # The jsbox code editor (CodeMirror 5: plain scripts, no bundler).
+    "codemirror.js": ("codemirror", "lib/codemirror.js"),
+    "codemirror.css": ("codemirror", "lib/codemirror.css"),
+    "codemirror-javascript.js": ("codemirror", "mode/javascript/javascript.js"),
+    "codemirror-matchbrackets.js": ("codemirror", "addon/edit/matchbrackets.js"),
 }
 
 CACHE = "public, max-age=86400"

@@ -22,6 +22,10 @@ HEADER = "x-csrf-token"
 ANON_COOKIE = "vumigo_csrf"
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
+# The largest form field a page takes: a JavaScript app's code (2 MiB), urlencoded (up to three
+# times as long). The form is parsed here, once, so Starlette's 1 MiB default would refuse it
+# before the page could check it; each page still checks its own fields' lengths.
+MAX_FIELD = 8 * 1024 * 1024
 
 
 class CsrfFailed(Exception):
@@ -41,7 +45,7 @@ async def submitted_token(request: Request) -> str:
     if content_type not in FORM_TYPES:
         return ""
     # Starlette caches the parsed form on the request, so the page handler reads it again free.
-    form = await request.form()
+    form = await request.form(max_part_size=MAX_FIELD)
     value = form.get(FIELD)
     return value if isinstance(value, str) else ""
 

@@ -20,6 +20,8 @@ PAGES = (
     "routing",
     "account",
     "phone",
+    "jsbox_ui",
+    "http_api_ui",
 )
 
 
