@@ -7,7 +7,7 @@ NODE_STAMP := node_modules/.installed
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test lint deps test-deps format clean
+.PHONY: run test lint deps test-deps format clean docs
 
 run: deps
 	$(BIN)/vumigo migrate
@@ -25,6 +25,12 @@ lint: $(PY_STAMP)
 format: $(PY_STAMP)
 	$(BIN)/ruff format src tests bench
 	$(BIN)/ruff check --fix src tests bench
+
+# The documentation site, into site/: the reference pages generated from the code, then MkDocs
+# in strict mode (any warning fails). The platform serves it at /docs/.
+docs: deps
+	$(BIN)/vumigo docs generate
+	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict --quiet
 
 deps: $(PY_STAMP) $(NODE_STAMP)
 

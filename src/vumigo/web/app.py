@@ -35,6 +35,7 @@ PARTS: tuple[str, ...] = (
     "vumigo.api.metrics:install",
     "vumigo.metrics.prometheus:install",
     "vumigo.web.pages.dashboards:install",
+    "vumigo.web.docs_site:install",
     "vumigo.web.ui:install",
 )
 

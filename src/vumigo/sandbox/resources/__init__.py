@@ -4,6 +4,8 @@ A resource is a long-lived object shared by all accounts; everything about the c
 conversation and message arrives in the :class:`~vumigo.sandbox.run.Run` passed to each command.
 Commands are ``async`` methods marked with :func:`command`, whose metadata (request fields, reply
 fields, failure reasons) is what :meth:`ResourceRegistry.describe` returns for documentation.
+The reference pages of the docs are generated from that metadata, the resource modules'
+docstrings and each resource's ``limits``, so a change here shows in the docs at once.
 
 A command returns the reply's fields (``success: true`` is added), raises :class:`ResourceError`
 for a ``{"success": false, "reason": ...}`` reply, or returns ``None`` for no reply at all. Any
@@ -14,8 +16,9 @@ from __future__ import annotations
 
 import inspect
 import math
+import sys
 from collections.abc import Awaitable, Callable, Iterator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, ClassVar, TypeVar
 
 from vumigo.sandbox.run import Run
@@ -55,6 +58,10 @@ class ResourceDoc:
     name: str
     summary: str
     commands: tuple[CommandDoc, ...]
+    #: The resource module's docstring: what an app developer needs beyond the commands.
+    details: str = ""
+    #: Limit name -> what it is, with its default and the setting that changes it.
+    limits: Mapping[str, str] = field(default_factory=dict)
 
 
 def command(
@@ -87,6 +94,8 @@ class Resource:
     """Base class of resources. Subclasses set ``name`` and mark commands with :func:`command`."""
 
     name: ClassVar[str] = ""
+    #: Limits an app meets with this resource, for the documentation (see :class:`ResourceDoc`).
+    limits: ClassVar[Mapping[str, str]] = {}
     _commands: ClassVar[dict[str, tuple[str, CommandDoc]]] = {}
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
@@ -113,7 +122,13 @@ class Resource:
     @classmethod
     def describe(cls) -> ResourceDoc:
         summary = inspect.cleandoc(cls.__doc__ or "")
-        return ResourceDoc(cls.name, summary, tuple(doc for _, doc in cls._commands.values()))
+        # The module of the class that named the resource documents it; a subclass elsewhere
+        # (the engine's outbound resource) changes how it works, not what apps see.
+        owner = next((k for k in cls.__mro__ if "name" in vars(k)), cls)
+        module = sys.modules.get(owner.__module__)
+        details = inspect.cleandoc(module.__doc__ or "") if module else ""
+        commands = tuple(doc for _, doc in cls._commands.values())
+        return ResourceDoc(cls.name, summary, commands, details, dict(cls.limits))
 
     async def aclose(self) -> None:
         """Release connections and the like; the default has nothing to release."""

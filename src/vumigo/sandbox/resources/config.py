@@ -1,9 +1,12 @@
 """The ``config`` resource: read-only access to the conversation's app config.
 
-In Vumi Go the app config is ``conversation.config.jsbox_app_config``, a mapping of keys to
-``{"value": <string>, "source_url": ...}``; the engine passes the values (``key -> value``) as the
-run's ``app_config``. Key ``config`` holds the app's JSON config as a *string* (the toolkit parses
-it); ``translation.<lang>`` holds a Jed translation as a JSON string.
+The app config is a set of keys, each holding a string, kept with the conversation
+(``vumigo jsbox set-config``, or the conversation's page). Key ``config`` holds the app's JSON
+config as a *string*: the toolkit parses it and needs at least ``name`` in it.
+``translation.<lang>`` holds a Jed translation as a JSON string, and ``reports`` the
+conversation's dashboard (reports.json). Any other key is the app's to use. (In Vumi Go this was
+``conversation.config.jsbox_app_config``, ``{key: {"value": <string>, "source_url": ...}}``;
+the engine hands the run the values.)
 """
 
 from __future__ import annotations

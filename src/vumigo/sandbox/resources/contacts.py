@@ -135,6 +135,10 @@ class ContactsResource(Resource):
     """Look up, create, change and search the account's contacts."""
 
     name = "contacts"
+    limits = {
+        "search results": f"{DEFAULT_SEARCH_KEYS} keys unless max_keys asks for another number, "
+        f"at most {MAX_SEARCH_KEYS}",
+    }
 
     def __init__(self, db: Database) -> None:
         self.db = db
@@ -168,7 +172,7 @@ class ContactsResource(Resource):
             "delivery_class": "string: which kind of address (sms, ussd, gtalk, twitter, ...); "
             "default ussd",
         },
-        reply={"contact": "the contact (see the module documentation)"},
+        reply={"contact": "the contact (see 'A contact on the wire' above)"},
         errors=(_ADDR_ERROR, _DELIVERY_ERROR, "Unknown delivery class ...", CONTACT_NOT_FOUND),
     )
     async def get(self, request: Request, run: Run) -> Reply:
@@ -218,7 +222,7 @@ class ContactsResource(Resource):
 
     @command(
         "Make a new contact.",
-        request={"contact": "object: the new contact's fields (see the module documentation)"},
+        request={"contact": "object: the new contact's fields (see 'A contact sent by the app')"},
         reply={"contact": "the new contact, with its key"},
         errors=(_CONTACT_ERROR, "<invalid field text>", "Group '<key>' not found."),
     )

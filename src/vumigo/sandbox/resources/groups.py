@@ -42,7 +42,7 @@ WIRE_TIME_FORMAT = "%Y-%m-%d %H:%M:%S.%f"
 _KEY_ERROR = "'key' needs to be specified and be a string"
 _NAME_ERROR = "'name' needs to be specified and be a string"
 _QUERY_ERROR = "'query' needs to be a string"
-_GROUP_REPLY = {"group": "the group (see the module documentation)"}
+_GROUP_REPLY = {"group": "the group (see 'A group on the wire' above)"}
 
 
 def group_data(group: ContactGroup) -> dict[str, Any]:

@@ -105,6 +105,16 @@ class HttpResource(Resource):
     """Make HTTP requests to public web services (and operator-allowed private ones)."""
 
     name = "http"
+    limits = {
+        "time per request": f"{HttpSettings.timeout:g} seconds, body included (setting "
+        "VUMIGO_JSBOX_HTTP_TIMEOUT)",
+        "response body": f"{HttpSettings.max_response_bytes // 1024} KiB after decoding; a larger "
+        "one fails the request",
+        "redirects": f"{HttpSettings.max_redirects}, each destination checked again",
+        "destinations": "public addresses only: private, loopback, link-local, multicast and "
+        "reserved ones are refused, after DNS resolution too, unless the operator allows them "
+        "(setting VUMIGO_JSBOX_HTTP_ALLOW)",
+    }
 
     def __init__(
         self,

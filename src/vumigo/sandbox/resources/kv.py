@@ -121,6 +121,11 @@ class KeyValueResource(Resource):
     """A key-value store shared by the account's conversations."""
 
     name = "kv"
+    limits = {
+        "keys per account": f"{DEFAULT_MAX_KEYS} (setting VUMIGO_JSBOX_KV_MAX_KEYS); past 80% a "
+        'warning goes to the conversation log, and at the limit new keys fail with "Too many '
+        'keys" (overwriting an existing key still works). Expired keys do not count.',
+    }
 
     def __init__(self, store: KeyValueStore, max_keys: int = DEFAULT_MAX_KEYS) -> None:
         self.store = store

@@ -86,6 +86,10 @@ class LogResource(Resource):
     """Write lines to the conversation's log."""
 
     name = "log"
+    limits = {
+        "lines kept": f"the newest {MAX_LOGS_PER_CONVERSATION} per conversation "
+        "(`vumigo jsbox logs`, and the conversation's page)",
+    }
 
     async def _log(self, level: int, request: Request, run: Run) -> Reply:
         await run.log(level, _message(request))

@@ -45,6 +45,7 @@ class MessageStoreResource(Resource):
     """Counts, uniques, throughput and delivery progress of the account's conversations."""
 
     name = "messagestore"
+    limits = {"sample_time": f"from 1 second to {MAX_SAMPLE_TIME // 86400} days"}
 
     def __init__(self, db: Database) -> None:
         self.db = db

@@ -66,6 +66,10 @@ class MetricsResource(Resource):
     """Fire metric values into the account's metric stores."""
 
     name = "metrics"
+    limits = {
+        "names": "store and metric names match ^[a-zA-Z][a-zA-Z0-9._-]{,100}$",
+        "aggregators": ", ".join(sorted(AGGREGATORS)),
+    }
 
     def __init__(self, sink: MetricSink) -> None:
         self.sink = sink

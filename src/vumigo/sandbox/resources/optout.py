@@ -70,6 +70,7 @@ class OptOutResource(Resource):
     """Check, count, add and cancel the account's opt-outs (accounts allowed to only)."""
 
     name = "optout"
+    limits = {"who may use it": "accounts with the can_manage_optouts flag (`vumigo account set`)"}
 
     def __init__(self, db: Database, allowed: Permission | None = None) -> None:
         self.db = db

@@ -1,17 +1,18 @@
 """The ``outbound`` resource: replies and new messages from the app.
 
-The resource checks what the app asked for (the original's checks and failure texts) and hands
-an :class:`OutboundMessage` to the :class:`OutboundSink` the engine implements; the engine builds
-and routes the Vumi message. Notes for the engine:
+- ``reply_to`` (and ``reply_to_group``) may only answer the message of the current run:
+  ``in_reply_to`` must be its ``message_id``. When that message is a push trigger
+  (``inbound_push_trigger: true``, sent by ``vumigo jsbox send``), the reply goes out as a new
+  message with ``session_event: "new"``, as in Vumi Go.
+- ``send_to_endpoint`` sends through ``default`` or one of the conversation's extra endpoints
+  (they are routed like any other endpoint in the account's routing table); ``send_to_tag``
+  sends from a ``pool:tag`` the account holds.
+- ``helper_metadata`` keys must be among those the operator allows
+  (``VUMIGO_JSBOX_ALLOWED_HELPER_METADATA``); by default none are.
 
-- ``reply_to`` may only answer the message of the current run (``in_reply_to`` must be its
-  ``message_id``). If that message is a ``send_jsbox`` push trigger
-  (``inbound_push_trigger: true``), Vumi Go sent a new message with ``session_event: "new"``
-  instead of a reply.
-- ``send_to_endpoint`` is allowed to the conversation's extra endpoints and ``default``;
-  ``send_to_tag`` to the ``pool:tag`` endpoints the account holds (it becomes a send to that
-  endpoint).
-- ``helper_metadata`` keys must be in the operator's ``allowed_helper_metadata``.
+The resource checks what the app asked for (with the original's failure texts) and hands an
+:class:`OutboundMessage` to the :class:`OutboundSink` the engine implements, which builds and
+routes the Vumi message.
 """
 
 from __future__ import annotations
@@ -75,6 +76,11 @@ class OutboundResource(Resource):
     """Send replies and messages."""
 
     name = "outbound"
+    limits = {
+        "helper_metadata": "no keys unless the operator allows some (setting "
+        "VUMIGO_JSBOX_ALLOWED_HELPER_METADATA)",
+        "replies": "only to this run's own message",
+    }
 
     def __init__(self, sink: OutboundSink, allowed_helper_metadata: Iterable[str] = ()) -> None:
         self.sink = sink
