@@ -22,6 +22,11 @@ PAGES = (
     "phone",
     "jsbox_ui",
     "http_api_ui",
+    "bulk_ui",
+    "sequential_ui",
+    "dialogue_ui",
+    "subscription_ui",
+    "router_editors",
 )
 
 
