@@ -7,7 +7,7 @@ NODE_STAMP := node_modules/.installed
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test lint deps test-deps format clean docs
+.PHONY: run test lint deps test-deps format clean docs bench-peers
 
 run: deps
 	$(BIN)/vumigo migrate
@@ -33,6 +33,11 @@ docs: deps
 	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict --quiet
 
 deps: $(PY_STAMP) $(NODE_STAMP)
+
+# Our gateway against Jasmin on this machine (installs Jasmin, Redis, RabbitMQ as needed).
+# `make bench-peers N=5000` sends fewer messages.
+bench-peers: deps
+	$(BIN)/python bench/vs_jasmin.py $(if $(N),--n $(N))
 
 test-deps: deps
 	scripts/system-deps.sh --test
