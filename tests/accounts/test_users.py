@@ -9,7 +9,16 @@ from argon2 import PasswordHasher
 from sqlalchemy import select
 
 from vumigo.accounts import users
-from vumigo.accounts.users import authenticate, create_user, get_user, set_password
+from vumigo.accounts.users import (
+    add_user,
+    authenticate,
+    create_user,
+    get_user,
+    set_account_active,
+    set_active,
+    set_admin,
+    set_password,
+)
 from vumigo.db.engine import Database
 from vumigo.db.models import Account, User
 from vumigo.errors import Conflict, InvalidInput, NotFound
@@ -108,3 +117,44 @@ async def test_set_password(db: Database) -> None:
             await set_password(session, "q@example.org", "x")
         with pytest.raises(InvalidInput):
             await set_password(session, "p@example.org", "")
+
+
+async def test_add_user_to_an_existing_account(db: Database) -> None:
+    async with db.transaction() as session:
+        account = await create_user(session, "first@example.org", SECRET)
+        second = await add_user(session, account.key, " Second@Example.org", SECRET, name="Sec")
+        assert (second.account_key, second.email, second.name) == (
+            account.key, "second@example.org", "Sec"
+        )  # fmt: skip
+        with pytest.raises(Conflict, match="already exists"):
+            await add_user(session, account.key, "FIRST@example.org", SECRET)
+        with pytest.raises(NotFound, match="unknown account"):
+            await add_user(session, "nope", "third@example.org", SECRET)
+        with pytest.raises(InvalidInput):
+            await add_user(session, account.key, "not an address", SECRET)
+        assert await authenticate(session, "second@example.org", SECRET) is not None
+
+
+async def test_admin_and_active_switches(db: Database) -> None:
+    async with db.transaction() as session:
+        account = await create_user(session, "a@example.org", SECRET)
+        other = await create_user(session, "b@example.org", SECRET)
+        second = await add_user(session, account.key, "c@example.org", SECRET)
+        first = await get_user(session, "a@example.org")
+        assert (await set_admin(session, first.id, True)).is_admin
+        assert not (await set_admin(session, first.id, False)).is_admin
+        await set_active(session, second.id, False)
+        assert await authenticate(session, "c@example.org", SECRET) is None
+        # Only the users that change are reported; another account's users are left alone.
+        assert await set_account_active(session, account.key, False) == [first.id]
+        assert await authenticate(session, "a@example.org", SECRET) is None
+        assert await authenticate(session, "b@example.org", SECRET) is not None
+        assert await set_account_active(session, account.key, True) == sorted([first.id, second.id])
+        assert await authenticate(session, "c@example.org", SECRET) is not None
+        assert other.key != account.key
+        with pytest.raises(NotFound):
+            await set_admin(session, 10**9, True)
+        with pytest.raises(NotFound):
+            await set_active(session, -1, True)
+        with pytest.raises(NotFound):
+            await set_account_active(session, "nope", True)

@@ -114,6 +114,7 @@ def test_components_add_up_to_the_total(
         ("NaN", 3, False),
         ("12.34", 2, True),
         ("12.345", 2, False),
+        ("1e400", 3, False),
     ],
 )
 def test_prices_must_fit_their_columns(text: str, places: int, ok: bool) -> None:

@@ -12,6 +12,7 @@ from vumigo.channels.poolspec import (
     check_pool_name,
     check_tags,
     meta_value,
+    read_meta,
     read_pools_file,
     tag_range,
     tags_expression,
@@ -227,3 +228,18 @@ def test_reads_a_tagpools_file_in_the_original_shape() -> None:
 def test_bad_tagpools_files(text: str, message: str) -> None:
     with pytest.raises(InvalidInput, match=message):
         read_pools_file(text)
+
+
+def test_read_meta_from_yaml_or_json() -> None:
+    assert read_meta("  \n") == {}
+    assert read_meta("display_name: Long code\nsupports:\n  replies: true\n") == {
+        "display_name": "Long code",
+        "supports.replies": True,
+    }
+    assert read_meta('{"transport_name": "sms"}') == {"transport_name": "sms"}
+    with pytest.raises(InvalidInput, match="invalid metadata YAML"):
+        read_meta("a: [unclosed")
+    with pytest.raises(InvalidInput, match="must be a mapping"):
+        read_meta("- just\n- a list\n")
+    with pytest.raises(InvalidInput, match=r"supports\.replies must be true or false"):
+        read_meta("supports.replies: maybe")

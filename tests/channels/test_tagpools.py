@@ -13,7 +13,10 @@ from vumigo.channels.tagpools import (
     create_pool,
     get_pool,
     list_pools,
+    pool_grantees,
     pool_permissions,
+    pool_summary,
+    pool_tags,
     purge_pool,
     remove_pool_permission,
     update_meta,
@@ -132,3 +135,40 @@ async def test_removing_a_permission_keeps_held_tags(db: Database) -> None:
         await remove_pool_permission(session, acct.key, "longcode")
         owner = await session.execute(select(Tag.owner).where(Tag.tag == "t1"))
         assert owner.scalar_one() == acct.key
+
+
+async def test_one_pool_its_tags_and_grantees(db: Database) -> None:
+    async with db.transaction() as session:
+        first = await factories.account(session, "Beta")
+        second = await factories.account(session, "Alpha")
+        await factories.pool(session, "sms", [f"t{n}" for n in range(5)])
+        await factories.pool(session, "other", ["x"], grant=[first.key])
+        await assign_pool(session, first.key, "sms", 3)
+        await assign_pool(session, second.key, "sms", None)
+        await acquire_tag(session, first.key, "sms", "t3")
+        await acquire_tag(session, first.key, "sms", "t1")
+        await acquire_tag(session, first.key, "other", "x")
+    async with db.sessions() as session:
+        summary = await pool_summary(session, "sms")
+        page, total = await pool_tags(session, "sms", limit=2)
+        rest, _ = await pool_tags(session, "sms", offset=2, limit=10)
+        held, held_total = await pool_tags(session, "sms", held=True)
+        free, free_total = await pool_tags(session, "sms", held=False)
+        grantees = await pool_grantees(session, "sms")
+        with pytest.raises(NotFound):
+            await pool_summary(session, "nope")
+        with pytest.raises(NotFound):
+            await pool_tags(session, "nope")
+        with pytest.raises(NotFound):
+            await pool_grantees(session, "nope")
+    assert (summary.total, summary.in_use, summary.free) == (5, 2, 3)
+    assert total == 5 and [h.tag for h in page] == ["t0", "t1"]
+    assert page[1].owner == first.key and page[1].owner_name == "Beta" and page[1].acquired_at
+    assert page[0].owner is None and page[0].owner_name is None
+    assert [h.tag for h in rest] == ["t2", "t3", "t4"]
+    assert held_total == 2 and [h.tag for h in held] == ["t1", "t3"]
+    assert free_total == 3 and [h.tag for h in free] == ["t0", "t2", "t4"]
+    assert [(g.account_name, g.max_keys, g.held) for g in grantees] == [
+        ("Alpha", None, 0),
+        ("Beta", 3, 2),
+    ]

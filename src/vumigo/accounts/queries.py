@@ -1,4 +1,5 @@
-"""Reading accounts for operators: one account or NotFound, all of them with pools and tags.
+"""Reading accounts for operators: one account or NotFound, all of them with pools and tags,
+and pages of accounts or users matching a search (what the operator pages list).
 
 Also the account flags, the one account-level setting operators change from the command line.
 """
@@ -8,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from sqlalchemy import func, select
+from sqlalchemy import func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from vumigo.db.models import Account, AccountToken, Tag, TagPoolPermission, User
@@ -92,5 +93,114 @@ async def list_tokens(session: AsyncSession, account_key: str) -> list[AccountTo
         select(AccountToken)
         .where(AccountToken.account_key == account_key)
         .order_by(AccountToken.id)
+    )
+    return list(rows.scalars())
+
+
+def _contains(text: str) -> str:
+    """``text`` as a LIKE pattern matching it anywhere, its own % and _ taken literally."""
+    escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return f"%{escaped}%"
+
+
+@dataclass(slots=True)
+class AccountListing:
+    """An account as the operator's list shows it."""
+
+    key: str
+    name: str
+    created_at: datetime
+    emails: list[str] = field(default_factory=list)
+    users: int = 0
+    active_users: int = 0
+
+    @property
+    def disabled(self) -> bool:
+        """Nobody can sign in: it has users and every one of them is disabled."""
+        return self.users > 0 and self.active_users == 0
+
+
+async def search_accounts(
+    session: AsyncSession, text: str = "", *, offset: int = 0, limit: int = 25
+) -> tuple[list[AccountListing], int]:
+    """One page of accounts, newest first, and how many match in all.
+
+    ``text`` matches an account key exactly, or any part of an account's name or of one of
+    its users' e-mail addresses (ignoring case). Users are read only for the page shown.
+    """
+    query = select(Account)
+    if text:
+        pattern = _contains(text)
+        by_email = select(User.account_key).where(User.email.ilike(pattern, escape="\\"))
+        query = query.where(
+            or_(
+                Account.key == text,
+                Account.name.ilike(pattern, escape="\\"),
+                Account.key.in_(by_email),
+            )
+        )
+    total = (await session.execute(select(func.count()).select_from(query.subquery()))).scalar_one()
+    page = await session.execute(
+        query.order_by(Account.created_at.desc(), Account.key).offset(offset).limit(limit)
+    )
+    listings = {a.key: AccountListing(a.key, a.name, a.created_at) for a in page.scalars()}
+    if listings:
+        people = await session.execute(
+            select(User.account_key, User.email, User.is_active)
+            .where(User.account_key.in_(list(listings)))
+            .order_by(User.email)
+        )
+        for account_key, email, active in people:
+            listing = listings[account_key]
+            listing.emails.append(email)
+            listing.users += 1
+            listing.active_users += bool(active)
+    return list(listings.values()), int(total)
+
+
+@dataclass(slots=True)
+class UserListing:
+    id: int
+    email: str
+    name: str
+    is_admin: bool
+    is_active: bool
+    created_at: datetime
+    account_key: str
+    account_name: str
+
+
+async def search_users(
+    session: AsyncSession, text: str = "", *, offset: int = 0, limit: int = 25
+) -> tuple[list[UserListing], int]:
+    """One page of users by e-mail address (any part of it, ignoring case), and the count."""
+    query = select(User, Account.name).join(Account, Account.key == User.account_key)
+    counted = select(func.count()).select_from(User)
+    if text:
+        matches = User.email.ilike(_contains(text), escape="\\")
+        query, counted = query.where(matches), counted.where(matches)
+    total = (await session.execute(counted)).scalar_one()
+    rows = await session.execute(query.order_by(User.email).offset(offset).limit(limit))
+    listings = [
+        UserListing(
+            user.id,
+            user.email,
+            " ".join(part for part in (user.name, user.surname) if part),
+            user.is_admin,
+            user.is_active,
+            user.created_at,
+            user.account_key,
+            account_name,
+        )
+        for user, account_name in rows
+    ]
+    return listings, int(total)
+
+
+async def account_users(session: AsyncSession, account_key: str) -> list[User]:
+    """The account's users by e-mail address; NotFound for an unknown account."""
+    await get_account(session, account_key)
+    rows = await session.execute(
+        select(User).where(User.account_key == account_key).order_by(User.email)
     )
     return list(rows.scalars())

@@ -108,7 +108,11 @@ def parse_amount(text: str | Decimal | int, what: str, places: int = PRICE_PLACE
         raise InvalidInput(f"{what} must be a number, not {text!r}") from None
     if not value.is_finite() or value < 0:
         raise InvalidInput(f"{what} must be zero or more, not {text}")
-    if value != value.quantize(Decimal(1).scaleb(-places), context=_EXACT):
+    try:
+        exact = value.quantize(Decimal(1).scaleb(-places), context=_EXACT)
+    except InvalidOperation:  # more digits than the context holds: far beyond any column
+        raise InvalidInput(f"{what} is too large: {text}") from None
+    if value != exact:
         raise InvalidInput(f"{what} can have at most {places} decimal places, not {text}")
     return value
 

@@ -213,3 +213,17 @@ def read_pools_file(text: str) -> dict[str, PoolSpec]:
         meta = check_meta(body.get("metadata") or {})
         specs[str(name)] = PoolSpec(check_pool_name(str(name)), tags, meta)
     return specs
+
+
+def read_meta(text: str) -> dict[str, Any]:
+    """Pool metadata typed as a YAML (or JSON) mapping, flattened and checked; {} when blank."""
+    if not text.strip():
+        return {}
+    try:
+        doc = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        first = str(exc).splitlines()[0] if str(exc) else "syntax error"
+        raise InvalidInput(f"invalid metadata YAML: {first}") from exc
+    if not isinstance(doc, dict):
+        raise InvalidInput("pool metadata must be a mapping, like 'display_name: Long code'")
+    return check_meta(doc)

@@ -1,4 +1,5 @@
-"""Tag pools: creating them, adding tags, listing them, purging them, and who may use them.
+"""Tag pools: creating them, adding tags, listing them (and one pool's tags and grantees, a page
+at a time), purging them, and who may use them.
 
 A pool is a set of addresses of one channel (numbers, short codes, USSD codes); an account holds
 some of its tags once it has acquired them (see ``acquisition``). A permission lets an account
@@ -10,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any, cast
 
 from sqlalchemy import case, delete, func, insert, select
@@ -161,3 +163,87 @@ async def pool_permissions(session: AsyncSession, account_key: str) -> list[TagP
         .order_by(TagPoolPermission.pool)
     )
     return list(rows.scalars())
+
+
+async def pool_summary(session: AsyncSession, name: str) -> PoolSummary:
+    """One pool with its tag counts; NotFound for an unknown pool."""
+    pool = await get_pool(session, name)
+    total, used = (
+        await session.execute(
+            select(func.count(Tag.id), func.sum(case((Tag.owner.is_not(None), 1), else_=0))).where(
+                Tag.pool == name
+            )
+        )
+    ).one()
+    return PoolSummary(pool.name, pool.meta, int(total), int(used or 0))
+
+
+@dataclass(slots=True)
+class Holding:
+    """A tag of a pool and who holds it (None: free)."""
+
+    tag: str
+    owner: str | None
+    owner_name: str | None
+    acquired_at: datetime | None
+
+
+async def pool_tags(
+    session: AsyncSession,
+    name: str,
+    *,
+    held: bool | None = None,
+    offset: int = 0,
+    limit: int = 50,
+) -> tuple[list[Holding], int]:
+    """One page of a pool's tags in tag order (only held or only free ones if asked), with
+    their holders' names, and how many such tags there are."""
+    await get_pool(session, name)
+    where = [Tag.pool == name]
+    if held is not None:
+        where.append(Tag.owner.is_not(None) if held else Tag.owner.is_(None))
+    total = (await session.execute(select(func.count()).where(*where))).scalar_one()
+    rows = await session.execute(
+        select(Tag.tag, Tag.owner, Account.name, Tag.acquired_at)
+        .outerjoin(Account, Account.key == Tag.owner)
+        .where(*where)
+        .order_by(Tag.tag)
+        .offset(offset)
+        .limit(limit)
+    )
+    return [Holding(*row) for row in rows], int(total)
+
+
+@dataclass(slots=True)
+class Grantee:
+    """An account allowed to hold tags of a pool."""
+
+    account_key: str
+    account_name: str
+    max_keys: int | None  # None: unlimited
+    held: int
+
+
+async def pool_grantees(session: AsyncSession, name: str) -> list[Grantee]:
+    """The accounts that may use the pool, by name, with how many of its tags each holds."""
+    await get_pool(session, name)
+    grants = await session.execute(
+        select(TagPoolPermission.account_key, Account.name, TagPoolPermission.max_keys)
+        .join(Account, Account.key == TagPoolPermission.account_key)
+        .where(TagPoolPermission.pool == name)
+        .order_by(Account.name, Account.key)
+    )
+    found = [
+        Grantee(key, account_name, max_keys or None, 0) for key, account_name, max_keys in grants
+    ]
+    if found:
+        # Counted through the owner index, one grouped query for all of them.
+        counts = await session.execute(
+            select(Tag.owner, func.count())
+            .where(Tag.owner.in_([g.account_key for g in found]), Tag.pool == name)
+            .group_by(Tag.owner)
+        )
+        held = {str(owner): int(count) for owner, count in counts}
+        for grantee in found:
+            grantee.held = held.get(grantee.account_key, 0)
+    return found

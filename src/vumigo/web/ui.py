@@ -27,6 +27,7 @@ PAGES = (
     "dialogue_ui",
     "subscription_ui",
     "router_editors",
+    "admin",
 )
 
 
