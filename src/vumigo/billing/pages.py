@@ -21,7 +21,7 @@ from starlette.responses import HTMLResponse, Response
 from vumigo.billing import costs, credit, held, policy, statements
 from vumigo.billing.notify import banner, credits_text
 from vumigo.billing.step import Billing, current_policy
-from vumigo.errors import InvalidInput, PermissionDenied
+from vumigo.errors import InvalidInput, NotFound
 from vumigo.runtime import Platform
 from vumigo.web import forms, sessions
 from vumigo.web.context import Page, Web
@@ -136,8 +136,9 @@ async def statement_page(web: Page, month: str) -> Response:
 
 
 def _operator(web: Web) -> None:
+    # Not found, like every operator page: others are not told that it exists.
     if not web.me.is_admin:
-        raise PermissionDenied("Only operators can manage billing.")
+        raise NotFound("Page not found.")
 
 
 @router.get("/billing/admin/")
