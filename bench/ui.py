@@ -5,6 +5,9 @@ conversations, 3 routers, 2 channels routed both ways, and M messages (default 1
 received and half sent, over 30 days, from 50,000 addresses). Nine tenths of the messages are in
 one "big" conversation, the rest spread over the others. Rows go straight into the store's
 tables in bulk (with counters set to match), which is what a long-lived account looks like.
+Each contact has a name, surname, number and an ``extras-city`` (one of five); there is a static
+group of a fifth of the contacts, one of 30, and three smart groups (``extras-city:CPT``, two
+fields, and a suffix wildcard that matches almost nobody and so reads every contact).
 
 Each page is fetched R times (default 7) by a signed-in client over ASGI in the same process,
 so the figure is the server's time to build the page (no network); the table shows the median
@@ -38,11 +41,19 @@ from vumigo.accounts.users import create_user
 from vumigo.channels.acquisition import acquire_tag
 from vumigo.channels.tagpools import assign_pool, create_pool
 from vumigo.config import Settings
+from vumigo.contacts.groups import create_group
 from vumigo.conversations.routers import create_router
 from vumigo.conversations.service import create_conversation, start_conversation
 from vumigo.db.engine import Database
 from vumigo.db.migrate import upgrade
-from vumigo.db.models import BatchCounter, Contact, MessageBatch, StoredMessage
+from vumigo.db.models import (
+    BatchCounter,
+    Contact,
+    ContactField,
+    GroupMember,
+    MessageBatch,
+    StoredMessage,
+)
 from vumigo.routing.table import add_entry
 from vumigo.runtime import Platform
 from vumigo.store.batches import batch_key
@@ -77,24 +88,95 @@ async def seed_account(db: Database, conversations: int) -> tuple[str, list[str]
     return account, keys
 
 
-async def seed_contacts(db: Database, account: str, count: int, rng: random.Random) -> None:
+CITIES = ["CPT", "JHB", "DBN", "PTA", "PE"]
+
+
+async def seed_contacts(db: Database, account: str, count: int, rng: random.Random) -> list[str]:
+    """Contacts with a name, surname, number and an ``extras-city``; returns their keys."""
     created = datetime.now(UTC)
+    keys: list[str] = []
     for start in range(0, count, CHUNK):
-        rows = [
-            {
-                "key": uuid.UUID(int=rng.getrandbits(128)).hex,
-                "account_key": account,
-                "name": rng.choice(["Thandi", "Sipho", "Anna", "Musa"]),
-                "surname": rng.choice(["Nkosi", "Smith", "Zulu"]),
-                "msisdn": f"+2782{n:07d}",
-                "extra": {},
-                "subscription": {},
-                "created_at": created,
-            }
-            for n in range(start, min(count, start + CHUNK))
-        ]
+        rows, side = [], []
+        for n in range(start, min(count, start + CHUNK)):
+            key = uuid.UUID(int=rng.getrandbits(128)).hex
+            city = rng.choice(CITIES)
+            rows.append(
+                {
+                    "key": key,
+                    "account_key": account,
+                    "name": rng.choice(["Thandi", "Sipho", "Anna", "Musa"]),
+                    "surname": rng.choice(["Nkosi", "Smith", "Zulu"]),
+                    "msisdn": f"+2782{n:07d}",
+                    "extra": {"city": city},
+                    "subscription": {},
+                    "created_at": created,
+                }
+            )
+            side.append(
+                {
+                    "contact_key": key,
+                    "account_key": account,
+                    "kind": "extras",
+                    "name": "city",
+                    "value": city,
+                }
+            )
+            keys.append(key)
         async with db.transaction() as s:
             await s.execute(insert(Contact), rows)
+            await s.execute(insert(ContactField), side)
+    return keys
+
+
+async def seed_groups(
+    db: Database, account: str, contacts: list[str], rng: random.Random
+) -> dict[str, str]:
+    """A static group of a fifth of the contacts, a small one, and three smart groups."""
+    async with db.transaction() as s:
+        big = await create_group(s, account, "Big static group")
+        small = await create_group(s, account, "Small static group")
+        groups = {"big": big.key, "small": small.key}
+        for name, query in (
+            ("city", "extras-city:CPT"),
+            ("name", "name:Thandi AND surname:Zulu"),
+            ("rare", "msisdn:*99999"),
+        ):
+            groups[name] = (await create_group(s, account, f"Smart {name}", query)).key
+    members = rng.sample(contacts, len(contacts) // 5)
+    small_members = rng.sample(contacts, min(len(contacts), 30))
+    rows = [{"group_key": big.key, "contact_key": key} for key in members]
+    rows += [{"group_key": small.key, "contact_key": key} for key in small_members]
+    for start in range(0, len(rows), CHUNK):
+        async with db.transaction() as s:
+            await s.execute(insert(GroupMember), rows[start : start + CHUNK])
+    return groups
+
+
+def contact_pages(contacts: list[str], groups: dict[str, str]) -> list[tuple[str, str]]:
+    middle = sorted(contacts)[len(contacts) // 2] if contacts else ""
+    person = contacts[len(contacts) // 3] if contacts else ""
+    return [
+        ("contacts list", "/contacts/"),
+        ("contacts list, page in middle", f"/contacts/?after={middle}"),
+        ("contacts list, page back", f"/contacts/?before={middle}"),
+        ("contacts search, bare name", "/contacts/?q=Thandi"),
+        ("contacts search, number", "/contacts/?q=%2B27820012345"),
+        ("contacts search, extras", "/contacts/?q=extras-city%3ACPT"),
+        ("contacts search, two fields", "/contacts/?q=name%3AAnna+AND+surname%3ASmith"),
+        ("contacts search, suffix wildcard", "/contacts/?q=msisdn%3A*99999"),
+        ("contacts search, no match", "/contacts/?q=name%3ANobody"),
+        ("group list", "/contacts/groups/"),
+        ("group count, smart extras", f"/contacts/groups/{groups['city']}/count"),
+        ("group count, smart rare", f"/contacts/groups/{groups['rare']}/count"),
+        ("group page, static 1/5", f"/contacts/groups/{groups['big']}/"),
+        ("group page, static 30", f"/contacts/groups/{groups['small']}/"),
+        ("group page, smart extras", f"/contacts/groups/{groups['city']}/"),
+        ("group page, smart two fields", f"/contacts/groups/{groups['name']}/"),
+        ("group page, smart rare", f"/contacts/groups/{groups['rare']}/"),
+        ("person page", f"/contacts/people/{person}/"),
+        ("person edit form", f"/contacts/people/{person}/edit"),
+        ("import page", "/contacts/import/"),
+    ]
 
 
 def _payload(message_id: str, direction: str, addr: str, content: str, when: datetime) -> str:
@@ -209,7 +291,8 @@ async def main(args: argparse.Namespace) -> None:
     rng = random.Random(20261128)
     began = time.perf_counter()
     account, keys = await seed_account(db, 20)
-    await seed_contacts(db, account, args.contacts, rng)
+    contact_keys = await seed_contacts(db, account, args.contacts, rng)
+    groups = await seed_groups(db, account, contact_keys, rng)
     per_conv = await seed_messages(db, account, keys, args.messages, rng)
     seeded = time.perf_counter() - began
     big = keys[0]
@@ -260,12 +343,13 @@ async def main(args: argparse.Namespace) -> None:
             ("routing", "/routing/"),
             ("phone", "/phone/"),
             ("account", "/account/"),
+            *contact_pages(contact_keys, groups),
         ]
-        print(f"\n{'page':32} {'median ms':>10} {'max ms':>9} {'bytes':>9}")
+        print(f"\n{'page':34} {'median ms':>10} {'max ms':>9} {'bytes':>9}")
         for name, path in pages:
             runs = 1 if "rare" in name else args.runs
             times, size = await timed(client, path, runs)
-            print(f"{name:32} {statistics.median(times):10.1f} {max(times):9.1f} {size:9,}")
+            print(f"{name:34} {statistics.median(times):10.1f} {max(times):9.1f} {size:9,}")
         began = time.perf_counter()
         full = await client.get(f"{conv}/export?format=csv&direction=inbound")
         seconds = time.perf_counter() - began

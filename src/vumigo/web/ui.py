@@ -28,6 +28,10 @@ PAGES = (
     "subscription_ui",
     "router_editors",
     "admin",
+    "contacts",
+    "contacts_people",
+    "contacts_groups",
+    "contacts_import",
 )
 
 

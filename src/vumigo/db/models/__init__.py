@@ -10,6 +10,7 @@ from vumigo.db.models.billing import (
     MessageCost,
 )
 from vumigo.db.models.channels import Tag, TagPool, TagPoolPermission
+from vumigo.db.models.contact_imports import ContactImport
 from vumigo.db.models.contacts import (
     Contact,
     ContactField,
@@ -18,7 +19,7 @@ from vumigo.db.models.contacts import (
     GroupMember,
 )
 from vumigo.db.models.conversations import Conversation, Router, RoutingEntry
-from vumigo.db.models.http_api import PushDelivery, StreamItem
+from vumigo.db.models.http_api import ApiSlot, PushDelivery, StreamItem
 from vumigo.db.models.messages import (
     Batch,
     BatchAddress,
@@ -37,6 +38,7 @@ from vumigo.db.models.web import PasswordReset, WebSession
 __all__ = [
     "Account",
     "AccountToken",
+    "ApiSlot",
     "AppPermission",
     "AppSession",
     "Batch",
@@ -48,6 +50,7 @@ __all__ = [
     "Contact",
     "ContactField",
     "ContactGroup",
+    "ContactImport",
     "Conversation",
     "ConversationGroup",
     "CreditAccount",

@@ -7,6 +7,9 @@ stored, and the push worker works through the table: ``pending`` → ``delivered
 ``next_attempt_at`` is when a pending delivery is due; a worker that claims one moves it a
 lease ahead, so a crashed worker's claims come due again by themselves.
 
+An API slot row counts one web process's open requests of an account (the distributed mode's
+concurrency limit): the account's open requests are the sum over processes seen lately.
+
 A stream item waits for a streaming client of its conversation (``http_api`` without a push
 URL). The client that takes it deletes it, which is what gives each item to one client only.
 """
@@ -67,3 +70,12 @@ class StreamItem(Base):
     kind: Mapped[str] = mapped_column(String(8))  # message | event
     body: Mapped[str] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class ApiSlot(Base):
+    __tablename__ = "http_api_slots"
+
+    account_key: Mapped[str] = mapped_column(String(32), primary_key=True)
+    holder: Mapped[str] = mapped_column(String(128), primary_key=True)  # host:pid:random
+    count: Mapped[int] = mapped_column(Integer, default=0)
+    seen_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Index, Integer, String, Text
+from sqlalchemy import Boolean, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from vumigo.db.base import Base, utcnow
@@ -32,7 +32,10 @@ class SmscCorrelation(Base):
 
 class UssdSession(Base):
     __tablename__ = "ussd_sessions"
-    __table_args__ = (Index("ix_ussd_sessions_open", "state", "updated_at"),)
+    __table_args__ = (
+        Index("ix_ussd_sessions_open", "state", "updated_at"),
+        Index("ix_ussd_sessions_waiting", "transport", "waiting_for"),
+    )
 
     transport: Mapped[str] = mapped_column(String(128), primary_key=True)
     session_id: Mapped[str] = mapped_column(String(255), primary_key=True)
@@ -44,3 +47,9 @@ class UssdSession(Base):
     turns: Mapped[int] = mapped_column(Integer, default=0)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # The distributed mode's hand-over of a reply from the transports process to the web
+    # process holding the request: the inbound message id a request waits on, and the reply.
+    waiting_for: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    reply_for: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    reply: Mapped[str | None] = mapped_column(Text, nullable=True)
+    reply_close: Mapped[bool] = mapped_column(Boolean, default=False)
