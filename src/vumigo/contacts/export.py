@@ -24,6 +24,7 @@ from vumigo.contacts.fields import CREATED_AT_FORMAT, TEXT_FIELDS
 from vumigo.contacts.groups import get_group, groups_condition
 from vumigo.contacts.service import groups_of, list_contacts
 from vumigo.db.models.contacts import Contact, ContactField
+from vumigo.text import spreadsheet_safe
 
 BATCH_SIZE = 1000
 # An XLSX sheet holds 1,048,576 rows; beyond that the export goes on in a new sheet.
@@ -92,7 +93,7 @@ async def csv_chunks(
     writer = csv.writer(buffer)
     count = 0
     async for row in export_rows(session, account_key, group_key=group_key, query=query):
-        writer.writerow(row)
+        writer.writerow([spreadsheet_safe(value) for value in row])
         count += 1
         if count % BATCH_SIZE == 0:
             yield buffer.getvalue().encode("utf-8")
@@ -115,7 +116,7 @@ async def write_csv(
     writer = csv.writer(text)
     rows = -1  # the header is not a contact
     async for row in export_rows(session, account_key, group_key=group_key, query=query):
-        writer.writerow(row)
+        writer.writerow([spreadsheet_safe(value) for value in row])
         rows += 1
     text.detach()  # leave ``out`` open for the caller
     return rows

@@ -19,6 +19,7 @@ from sqlalchemy import select
 from vumigo.db.engine import Database
 from vumigo.db.models import MessageBatch, StoredEvent, StoredMessage
 from vumigo.errors import InvalidInput
+from vumigo.text import spreadsheet_safe
 
 CHUNK = 1000
 PRESETS: dict[str, int | None] = {"all": None, "1d": 1, "7d": 7, "30d": 30}
@@ -159,10 +160,16 @@ def _event_record(payload: str, timestamp: datetime, status: str) -> list[Any]:
     ]
 
 
+def _cell(value: Any) -> Any:
+    if value is None:
+        return ""
+    return spreadsheet_safe(value) if isinstance(value, str) else value
+
+
 def _csv_text(rows: Sequence[Sequence[Any]]) -> str:
     out = io.StringIO()
     writer = csv.writer(out)
-    writer.writerows([["" if cell is None else cell for cell in row] for row in rows])
+    writer.writerows([[_cell(cell) for cell in row] for row in rows])
     return out.getvalue()
 
 
