@@ -229,7 +229,6 @@ def test_export_reads_group_from_the_json_only_when_set() -> None:
 
 
 def test_export_cells_are_never_spreadsheet_formulas() -> None:
-    text = export._csv_text([["=HYPERLINK(\"http://x\")", "+27821234567", None, 3]])
-    assert text.strip() == "'=HYPERLINK(\"http://x\"),+27821234567,,3".replace('"http', '""http').replace('x")', 'x"")') or text
+    text = export._csv_text([['=HYPERLINK("http://x")', "+27821234567", None, 3]])
     row = next(csv.reader(io.StringIO(text)))
-    assert row == ["'=HYPERLINK(\"http://x\")", "+27821234567", "", "3"]
+    assert row == ['\'=HYPERLINK("http://x")', "+27821234567", "", "3"]
