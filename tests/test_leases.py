@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 
 from vumigo.db.engine import Database
-from vumigo.leases import Lease, lock_key, run_while_held
+from vumigo.leases import Lease, Membership, lock_key, run_while_held
 
 
 def test_lock_keys_are_stable_signed_64_bit() -> None:
@@ -62,3 +62,27 @@ async def test_work_moves_to_a_waiting_process_when_the_holder_dies(db_url: str)
     await asyncio.gather(second, return_exceptions=True)
     await first_db.dispose()
     await second_db.dispose()
+
+
+async def test_members_are_counted_while_their_connections_live(db_url: str) -> None:
+    first_db, second_db = Database(db_url), Database(db_url)
+    first, second = Membership(first_db, "group"), Membership(second_db, "group")
+    try:
+        assert await first.join()
+        assert await first.join()  # joining again keeps the same place
+        if first_db.dialect != "postgresql":
+            assert await first.count() == 1  # one process: one member
+            return
+        assert await first.count() == 1
+        assert await second.join()
+        assert first.lease is not None and second.lease is not None
+        assert first.lease.name != second.lease.name
+        assert await first.count() == await second.count() == 2
+        assert await Membership(first_db, "another-group").count() == 1  # only the caller
+        await second.leave()
+        assert await first.count() == 1
+    finally:
+        await first.leave()
+        await second.leave()
+        await first_db.dispose()
+        await second_db.dispose()

@@ -60,7 +60,16 @@ class Settings(BaseSettings):
         default_factory=lambda: ["dispatcher", "apps", "transports"],
         description=(
             "Engine roles this process runs beside the web app: any of dispatcher, apps, "
-            "transports. `vumigo serve` runs all of them."
+            "transports, sandbox, scheduler, push. `vumigo serve` runs dispatcher, apps and "
+            "transports (apps includes the other three unless dedicated_roles says otherwise)."
+        ),
+    )
+    dedicated_roles: list[str] = Field(
+        default_factory=list,
+        description=(
+            "Parts of the apps role (any of sandbox, scheduler, push) that run only in "
+            "processes of their own role: apps processes leave that work to them. Empty: "
+            "apps processes run it too."
         ),
     )
     optout_keywords: list[str] = Field(
@@ -128,6 +137,16 @@ class Settings(BaseSettings):
     metrics_max_points: int = Field(
         default=10000, gt=0, description="Most points one metrics API answer may hold."
     )
+
+    @field_validator("dedicated_roles")
+    @classmethod
+    def _splittable(cls, value: list[str]) -> list[str]:
+        from vumigo.roles import SPLITTABLE
+
+        wrong = [role for role in value if role not in SPLITTABLE]
+        if wrong:
+            raise ValueError(f"dedicated_roles may name {', '.join(SPLITTABLE)}, not {wrong}")
+        return value
 
     @field_validator("log_level")
     @classmethod

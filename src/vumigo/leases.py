@@ -8,6 +8,10 @@ this process.
 ``run_while_held(db, name, work)`` is the usual way in: it waits for the lease, runs ``work``
 while holding it, checks the lock's connection every few seconds, and if the lease is lost
 (the database went away) cancels the work and starts waiting again.
+
+A lock's connection is a connection of its own, outside the database's pool, so that holding
+many leases starves no query. ``Membership`` counts the live processes of a group the same way
+(each holds one of a group's member locks), so work can be shared out fairly among them.
 """
 
 from __future__ import annotations
@@ -20,7 +24,8 @@ from collections.abc import Callable, Coroutine
 from typing import Any
 
 from sqlalchemy import text
-from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
+from sqlalchemy.pool import NullPool
 
 from vumigo.db.engine import Database
 
@@ -29,7 +34,19 @@ log = logging.getLogger(__name__)
 CHECK_SECONDS = 2.0
 RETRY_SECONDS = 1.0
 
+MAX_MEMBERS = 64
+
 _local_holders: dict[tuple[str, str], object] = {}
+_lock_engines: dict[str, AsyncEngine] = {}
+
+
+def _lock_engine(db: Database) -> AsyncEngine:
+    """An unpooled engine for lock connections: each lease holds its connection for as long
+    as it holds the lease, which a pool of a few connections cannot spare."""
+    engine = _lock_engines.get(db.url)
+    if engine is None:
+        engine = _lock_engines[db.url] = create_async_engine(db.url, poolclass=NullPool)
+    return engine
 
 
 def lock_key(name: str) -> int:
@@ -56,7 +73,7 @@ class Lease:
             _local_holders[key] = self
             self.held = True
             return True
-        connection = await self.db.engine.connect()
+        connection = await _lock_engine(self.db).connect()
         try:
             result = await connection.execute(
                 text("SELECT pg_try_advisory_lock(:key)"), {"key": lock_key(self.name)}
@@ -108,6 +125,62 @@ class Lease:
             with contextlib.suppress(Exception):
                 await self.connection.close()
             self.connection = None
+
+
+def _unsigned(key: int) -> int:
+    return key & 0xFFFF_FFFF_FFFF_FFFF
+
+
+class Membership:
+    """This process's place in a group of processes that share work (e.g. ``transports``).
+
+    A member holds one of the group's ``MAX_MEMBERS`` member locks; ``count`` reads how many
+    are held from ``pg_locks``, so a member that dies stops counting the moment PostgreSQL
+    drops its connection. On other databases (one process) the group has one member.
+    """
+
+    def __init__(self, db: Database, group: str) -> None:
+        self.db = db
+        self.group = group
+        self.lease: Lease | None = None
+
+    def _name(self, slot: int) -> str:
+        return f"{self.group}:member:{slot}"
+
+    async def join(self) -> bool:
+        """Takes a free member lock (or checks the one held); False if the group is full."""
+        if self.lease is not None and await self.lease.still_held():
+            return True
+        self.lease = None
+        for slot in range(MAX_MEMBERS):
+            lease = Lease(self.db, self._name(slot))
+            if await lease.acquire():
+                self.lease = lease
+                return True
+        log.warning("the %s group has %d members already", self.group, MAX_MEMBERS)
+        return False
+
+    async def count(self) -> int:
+        """How many processes are members now (at least 1: the caller counts itself)."""
+        if self.db.dialect != "postgresql":
+            return 1
+        wanted = {_unsigned(lock_key(self._name(slot))) for slot in range(MAX_MEMBERS)}
+        async with self.db.sessions() as session:
+            rows = await session.execute(
+                text(
+                    "SELECT classid::bigint, objid::bigint FROM pg_locks "
+                    "WHERE locktype = 'advisory' AND objsubid = 1 AND granted "
+                    "AND database = (SELECT oid FROM pg_database "
+                    "WHERE datname = current_database())"
+                )
+            )
+            held = {(int(high) << 32) | int(low) for high, low in rows}
+        return max(1, len(wanted & held))
+
+    async def leave(self) -> None:
+        if self.lease is not None:
+            await self.lease.release()
+            self.lease = None
 
 
 async def run_while_held(

@@ -205,3 +205,33 @@ async def test_amqp_unacked_messages_return_when_a_consumer_dies(queue: str) -> 
         for consumer in getattr(first, "consumers", []):
             if consumer.loop_task:
                 consumer.loop_task.cancel()
+
+
+async def test_outage_failures_are_retried_without_counting_as_attempts(
+    bus: Bus, queue: str
+) -> None:
+    bus.max_attempts = 2
+    bus.outage_delay = 0.01
+    bus.outage_test = lambda exc: isinstance(exc, ConnectionRefusedError)
+    attempts: list[int] = []
+    done = asyncio.Event()
+
+    async def handler(delivery: Delivery) -> None:
+        attempts.append(delivery.attempts)
+        if len(attempts) <= 4:
+            raise ConnectionRefusedError(111, "the database is down")
+        done.set()
+
+    await bus.publish(queue, b"m")
+    consumer = await bus.consume(queue, handler)
+    await asyncio.wait_for(done.wait(), 10)
+    await consumer.cancel()
+    assert attempts == [0] * 5  # more failures than max_attempts, none of them counted
+    assert await bus.dead_letters(queue) == []
+
+
+async def test_publish_many_puts_each_on_its_queue(bus: Bus, queue: str) -> None:
+    other = queue + ".other"
+    await bus.publish_many([(queue, b"a"), (other, b"b"), (queue, b"c")])
+    assert sorted(await collect(bus, queue, 2)) == [b"a", b"c"]
+    assert await collect(bus, other, 1) == [b"b"]

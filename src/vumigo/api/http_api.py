@@ -81,7 +81,7 @@ class HttpApi:
             self.platform.engine, conversation_type, key, request.headers.get("authorization")
         )
         try:
-            self.runtime.limiter.acquire(conversation.account_key)
+            await self.runtime.limiter.enter(conversation.account_key)
         except TooManyConnections:
             raise ApiError(403, TOO_MANY) from None
         return conversation
@@ -100,7 +100,7 @@ class HttpApi:
         except ApiError as exc:
             return error_response(exc)
         finally:
-            self.runtime.limiter.release(conversation.account_key)
+            await self.runtime.limiter.leave(conversation.account_key)
 
     async def put_metrics(self, request: Request, conversation_type: str, key: str) -> Response:
         try:
@@ -115,7 +115,7 @@ class HttpApi:
         except ApiError as exc:
             return error_response(exc)
         finally:
-            self.runtime.limiter.release(conversation.account_key)
+            await self.runtime.limiter.leave(conversation.account_key)
 
     async def stream(self, request: Request, key: str, kind: str) -> Response:
         try:
@@ -123,12 +123,11 @@ class HttpApi:
         except ApiError as exc:
             return error_response(exc)
         limiter = self.runtime.limiter
-        return StreamResponse(
-            self.runtime.hub,
-            conversation.key,
-            kind,
-            on_close=lambda: limiter.release(conversation.account_key),
-        )
+
+        async def on_close() -> None:
+            await limiter.leave(conversation.account_key)
+
+        return StreamResponse(self.runtime.hub, conversation.key, kind, on_close=on_close)
 
 
 def install(app: FastAPI, platform: Platform) -> None:

@@ -10,6 +10,11 @@ Each poll also calls the action apps' ``tick`` (sequential sends schedule their 
 now and then, sweeps expired sessions. Nothing here holds work in memory that the table does
 not also hold.
 
+With several scheduler processes (the distributed mode), every one claims due tasks, so long
+tasks such as bulk sends spread over them; the claims keep each task to one process. The ticks
+and the sweep are done by one process at a time, the holder of the ``scheduler-housekeeping``
+lease: they are safe to repeat, but repeating them in every process only adds load.
+
 Operator settings, from ``VUMIGO_APPS_*`` environment variables (default in brackets):
 ``POLL_INTERVAL`` [1] seconds between looks at the table; ``TASK_LEASE`` [30] seconds a claim
 lasts without renewal; ``MAX_TASKS`` [4] tasks run at once per process.
@@ -37,6 +42,7 @@ from vumigo.apps import sessions
 from vumigo.apps.actions import NEEDS_RUNNING, ActionApp, ActionError, ActionRun, actions_of
 from vumigo.db.base import utcnow
 from vumigo.db.models import ScheduledTask
+from vumigo.leases import Lease
 
 if TYPE_CHECKING:
     from vumigo.apps.routers.worker import RouterWorkers
@@ -50,6 +56,7 @@ CLOCK: Callable[[], datetime] = utcnow
 MAX_ATTEMPTS = 5
 RETRY_DELAYS = (5.0, 30.0, 120.0, 600.0)
 SWEEP_INTERVAL = 60.0
+HOUSEKEEPING_LEASE = "scheduler-housekeeping"
 
 
 def now() -> datetime:
@@ -92,6 +99,7 @@ class Scheduler:
         self.loop_task: asyncio.Task[None] | None = None
         self._last_heartbeat = 0.0
         self._last_sweep = 0.0
+        self._housekeeping = Lease(engine.db, HOUSEKEEPING_LEASE)
 
     @property
     def lease(self) -> timedelta:
@@ -116,6 +124,7 @@ class Scheduler:
         await asyncio.gather(*running, return_exceptions=True)
         await self._release(held)
         self.runs.clear()
+        await self._housekeeping.release()
 
     def wake(self) -> None:
         self.wakeup.set()
@@ -139,6 +148,8 @@ class Scheduler:
             self._last_heartbeat = monotonic
             await self._heartbeat()
         await self._claim_due()
+        if not await self._housekeeper():
+            return
         current = now()
         for app in list(self.engine.apps.apps.values()):
             if isinstance(app, ActionApp):
@@ -149,6 +160,17 @@ class Scheduler:
         if monotonic - self._last_sweep >= SWEEP_INTERVAL:
             self._last_sweep = monotonic
             await sessions.sweep(self.engine.db)
+
+    async def _housekeeper(self) -> bool:
+        """Whether this process does the ticks and sweeps now (always, when it is alone)."""
+        if not self.engine.distributed:
+            return True
+        lease = self._housekeeping
+        try:
+            return await lease.still_held() if lease.held else await lease.acquire()
+        except Exception:
+            log.exception("asking for the %s lease", HOUSEKEEPING_LEASE)
+            return False
 
     def _due(self, at: datetime) -> Any:
         return or_(
@@ -328,8 +350,11 @@ class AppServices:
     async def start(self) -> None:
         self._users += 1
         if self._users == 1:
-            await self.routers.start()
-            await self.scheduler.start()
+            parts = self.engine.parts
+            if parts.conversations:
+                await self.routers.start()
+            if parts.scheduler:
+                await self.scheduler.start()
 
     async def stop(self) -> None:
         self._users = max(0, self._users - 1)

@@ -3,6 +3,10 @@
 Handlers of a batch run concurrently; then one unit of work marks every message handled and
 stores what the handlers sent (and any extra writes they asked for), and only then is anything
 published. A message whose handler failed is not marked, so the bus delivers it again.
+
+A message delivered again after it was marked handled is how a worker that died between its
+commit and its publish shows (in the distributed mode; the embedded mode's start-up recovery
+covers it there): its replies still ``queued`` are published again.
 """
 
 from __future__ import annotations
@@ -12,10 +16,13 @@ import logging
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING
 
+from sqlalchemy import select
+
 from vumigo.apps.base import AppContext, ConversationApp
 from vumigo.apps.registry import app_classes
 from vumigo.bus import Delivery
 from vumigo.bus import queues as q
+from vumigo.db.models import StoredMessage
 from vumigo.dispatcher.lookups import AppInfo
 from vumigo.engine.decode import decode_all
 from vumigo.message import Event, UserMessage
@@ -42,11 +49,17 @@ class AppWorkers:
         self.apps: dict[str, ConversationApp] = {}
 
     async def start(self) -> None:
+        """Starts every app (each starts only the services its engine's parts run: the
+        scheduler runs actions of any type), and consumes the queues of the types this
+        engine's parts handle (``vumigo.roles``)."""
         bus = self.engine.bus
+        parts = self.engine.parts
         for app_type, cls in app_classes().items():
             app = cls(self.engine)
             self.apps[app_type] = app
             await app.start()
+            if not parts.consumes(app_type):
+                continue
             for queue, handler in (
                 (q.app_inbound(app_type), self._inbound_handler(app)),
                 (q.app_event(app_type), self._event_handler(app)),
@@ -92,18 +105,39 @@ class AppWorkers:
         results = await asyncio.gather(*(run(msg) for msg in msgs))
         unit = Unit()
         contexts: list[tuple[Guard, AppContext]] = []
+        claims: list[tuple[str, Guard]] = []
         for msg, (ctx, ok) in zip(msgs, results, strict=True):
             if not ok:
                 continue
             guard = unit.claim_message(msg.message_id, "accepted", "processed")
+            claims.append((msg.message_id, guard))
             account = ctx.conversation.account_key if ctx else None
             unit.save_payload(msg, account, guard)
             if ctx is not None:
                 await self.plan_effects(unit, ctx, guard)
                 contexts.append((guard, ctx))
         await self._commit(unit, contexts)
+        repeats = [message_id for message_id, guard in claims if not unit.ok(guard)]
+        if repeats and self.engine.distributed:
+            await self._republish_replies(repeats)
         if not all(ok for _, ok in results):
             raise HandlerFailed(f"{app.conversation_type}: some messages will be retried")
+
+    async def _republish_replies(self, message_ids: list[str]) -> None:
+        """Publishes again the stored replies to these messages that no transport has taken
+        yet. A reply that was published after all still goes out once: the transport claims
+        a message before it sends it."""
+        async with self.engine.db.sessions() as session:
+            payloads = (
+                await session.scalars(
+                    select(StoredMessage.payload).where(
+                        StoredMessage.in_reply_to.in_(message_ids),
+                        StoredMessage.direction == store.OUTBOUND,
+                        StoredMessage.state == "queued",
+                    )
+                )
+            ).all()
+        await self.engine.bus.publish_many([(q.DISPATCHER_OUTBOUND, p.encode()) for p in payloads])
 
     async def handle_message(self, app: ConversationApp, msg: UserMessage) -> None:
         await self.handle_messages(app, [msg])

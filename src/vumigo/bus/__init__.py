@@ -4,9 +4,17 @@
 RabbitMQ implementation runs it across processes. Code above the bus never knows which it has.
 """
 
-from vumigo.bus.base import BatchHandler, Bus, Consumer, Delivery, Handler
+from vumigo.bus.base import BatchHandler, Bus, BusUnavailable, Consumer, Delivery, Handler
 
-__all__ = ["BatchHandler", "Bus", "Consumer", "Delivery", "Handler", "create_bus"]
+__all__ = [
+    "BatchHandler",
+    "Bus",
+    "BusUnavailable",
+    "Consumer",
+    "Delivery",
+    "Handler",
+    "create_bus",
+]
 
 
 def create_bus(broker_url: str | None, prefix: str = "") -> Bus:

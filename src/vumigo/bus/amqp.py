@@ -9,8 +9,11 @@ Each named queue ``Q`` is durable and comes with two helpers:
   inspect and replay (``vumigo bus dead-letters``).
 
 A publish returns once RabbitMQ has confirmed it (so it is on disk for a persistent message to
-a durable queue). The connection is robust: aio-pika reconnects with back-off and restores
-consumers; publishes made while disconnected wait for the connection to come back.
+a durable queue); ``publish_many`` has RabbitMQ confirm a batch together. The connection is
+robust: aio-pika reconnects with back-off and restores the consumers' channels, queues and
+consumers. A publish made while disconnected waits for the connection to come back and is made
+again (a confirm lost with the connection may so put a message on its queue twice: consumers
+are idempotent), for up to ``publish_patience`` seconds, then raises ``BusUnavailable``.
 """
 
 from __future__ import annotations
@@ -18,22 +21,35 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections.abc import Sequence
 from typing import Any
 
 import aio_pika
 from aio_pika.abc import (
-    AbstractChannel,
     AbstractIncomingMessage,
     AbstractQueue,
+    AbstractRobustChannel,
     AbstractRobustConnection,
 )
+from aiormq.exceptions import ChannelInvalidStateError
 
-from vumigo.bus.base import DEAD_LETTER_SUFFIX, BatchHandler, Bus, Consumer, Delivery, Handler
+from vumigo.bus.base import (
+    DEAD_LETTER_SUFFIX,
+    BatchHandler,
+    Bus,
+    BusUnavailable,
+    Consumer,
+    Delivery,
+    Handler,
+)
 
 log = logging.getLogger(__name__)
 
 RETRY_SUFFIX = ".retry"
 RETRY_DELAY_MS = 1000
+# What a publish or a declare raises while the connection is down (aio-pika's connection
+# errors are ConnectionErrors; a channel waiting to be restored is in an invalid state).
+DISCONNECTED = (ConnectionError, ChannelInvalidStateError)
 
 
 def attempts_of(message: AbstractIncomingMessage) -> int:
@@ -100,7 +116,10 @@ class AmqpConsumer(Consumer):
                 with contextlib.suppress(Exception):
                     await message.nack(requeue=True)
             raise
-        except Exception:
+        except Exception as exc:
+            if self.bus.is_outage(exc):
+                await self._outage(batch, exc)
+                return
             log.exception("handler for %s failed (%d deliveries)", self.queue.name, len(batch))
             for message, delivery in zip(batch, deliveries, strict=True):
                 await self._fail(message, delivery)
@@ -112,6 +131,21 @@ class AmqpConsumer(Consumer):
                     await message.ack()
         finally:
             self.slots.release()
+
+    async def _outage(self, batch: list[AbstractIncomingMessage], exc: Exception) -> None:
+        """Hands a batch back as it was (not through the retry queue, which counts attempts),
+        after a pause: an outage says nothing about the messages."""
+        log.warning(
+            "handler for %s hit an outage (%s); retrying %d deliveries in %.1f s",
+            self.queue.name,
+            exc,
+            len(batch),
+            self.bus.outage_delay,
+        )
+        await asyncio.sleep(self.bus.outage_delay)
+        for message in batch:
+            with contextlib.suppress(Exception):
+                await message.nack(requeue=True)
 
     async def _fail(self, message: AbstractIncomingMessage, delivery: Delivery) -> None:
         try:
@@ -140,12 +174,15 @@ class AmqpConsumer(Consumer):
 
 
 class AmqpBus(Bus):
+    # How long a publish waits for a lost connection to come back before it gives up.
+    publish_patience: float = 60.0
+
     def __init__(self, url: str, prefix: str = "") -> None:
         self.url = url
         # Prepended to every queue name on the broker (callers never see it).
         self.prefix = prefix
         self.connection: AbstractRobustConnection | None = None
-        self.channel: AbstractChannel | None = None
+        self.channel: AbstractRobustChannel | None = None
         self.declared: dict[str, AbstractQueue] = {}
         self.consumers: list[AmqpConsumer] = []
         self.lock = asyncio.Lock()
@@ -163,7 +200,7 @@ class AmqpBus(Bus):
         self.connection = self.channel = None
         self.declared.clear()
 
-    def _channel(self) -> AbstractChannel:
+    def _channel(self) -> AbstractRobustChannel:
         if self.channel is None:
             raise RuntimeError("the AMQP bus is not started")
         return self.channel
@@ -203,9 +240,27 @@ class AmqpBus(Bus):
             return queue
 
     async def publish(self, queue: str, body: bytes) -> None:
-        declared = await self.declare(queue)
         message = aio_pika.Message(body, delivery_mode=aio_pika.DeliveryMode.PERSISTENT)
-        await self._channel().default_exchange.publish(message, routing_key=declared.name)
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + self.publish_patience
+        while True:
+            try:
+                declared = await self.declare(queue)
+                await self._channel().default_exchange.publish(message, routing_key=declared.name)
+                return
+            except DISCONNECTED as exc:
+                left = deadline - loop.time()
+                if left <= 0:
+                    raise BusUnavailable(f"RabbitMQ cannot be reached: {exc}") from exc
+                log.warning("publishing to %s: %s; waiting for RabbitMQ", queue, exc)
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._channel().ready(), left)
+                await asyncio.sleep(0.05)  # ready() may answer before the channel is usable
+
+    async def publish_many(self, items: Sequence[tuple[str, bytes]]) -> None:
+        # Published together, so RabbitMQ confirms them together: one pass to its disk for a
+        # batch rather than a round trip per message.
+        await asyncio.gather(*(self.publish(queue, body) for queue, body in items))
 
     async def consume(self, queue: str, handler: Handler, prefetch: int = 1) -> Consumer:
         async def one_at_a_time(deliveries: list[Delivery]) -> None:
@@ -222,7 +277,9 @@ class AmqpBus(Bus):
         assert self.connection is not None
         channel = await self.connection.channel()
         await channel.set_qos(prefetch_count=max(1, max_batch) * max(1, concurrency))
-        own_queue = await channel.get_queue(declared.name, ensure=False)
+        # Declared (passively) rather than looked up, so the channel restores the queue and
+        # its consumer after a reconnection: a queue it was not told about stays forgotten.
+        own_queue = await channel.declare_queue(declared.name, passive=True)
         consumer = AmqpConsumer(self, own_queue, handler, max_batch, concurrency, queue)
         await consumer.start()
         self.consumers.append(consumer)

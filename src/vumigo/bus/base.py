@@ -5,12 +5,15 @@ normally acknowledges it; raising hands it back for redelivery with back-off, an
 ``max_attempts`` failures it moves to the queue's dead-letter queue (``<queue>.dead``), where
 an operator can look at it and replay it.
 Handlers therefore ack only after their effects are stored, which is the platform's rule.
+
+A failure that is no fault of the message (the database is down: ``is_outage`` says so) is
+retried after ``outage_delay`` without counting as an attempt, however long the outage lasts.
 """
 
 from __future__ import annotations
 
 import abc
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 
 DEAD_LETTER_SUFFIX = ".dead"
@@ -28,6 +31,11 @@ class Delivery:
 
 Handler = Callable[[Delivery], Awaitable[None]]
 BatchHandler = Callable[[list[Delivery]], Awaitable[None]]
+OutageTest = Callable[[BaseException], bool]
+
+
+class BusUnavailable(Exception):
+    """The broker could not be reached for long enough that a publish gave up."""
 
 
 class Consumer(abc.ABC):
@@ -39,6 +47,9 @@ class Consumer(abc.ABC):
 class Bus(abc.ABC):
     max_attempts: int = 5
     retry_delays: tuple[float, ...] = (0.05, 0.25, 1.0, 5.0)
+    # Tells an outage from a failure of the message; the engine sets the database's test.
+    outage_test: OutageTest | None = None
+    outage_delay: float = 1.0
 
     @abc.abstractmethod
     async def start(self) -> None: ...
@@ -49,6 +60,11 @@ class Bus(abc.ABC):
     @abc.abstractmethod
     async def publish(self, queue: str, body: bytes) -> None:
         """Puts ``body`` on ``queue``; when this returns the bus has accepted it."""
+
+    async def publish_many(self, items: Sequence[tuple[str, bytes]]) -> None:
+        """Puts each (queue, body); when this returns the bus has accepted every one."""
+        for queue, body in items:
+            await self.publish(queue, body)
 
     @abc.abstractmethod
     async def consume(self, queue: str, handler: Handler, prefetch: int = 1) -> Consumer:
@@ -73,6 +89,11 @@ class Bus(abc.ABC):
     @abc.abstractmethod
     async def replay_dead_letters(self, queue: str) -> int:
         """Moves ``queue``'s dead letters back onto it; returns how many moved."""
+
+    def is_outage(self, exc: BaseException) -> bool:
+        """Whether a handler failed because something it needs is down, not because of what
+        it was handling."""
+        return self.outage_test is not None and self.outage_test(exc)
 
     def retry_delay(self, attempts: int) -> float:
         index = min(max(attempts - 1, 0), len(self.retry_delays) - 1)

@@ -68,9 +68,15 @@ class MemoryConsumer(Consumer):
             # Stopping mid-delivery: hand it back so nothing is lost within this process.
             self.bus.queue(self.queue).items.appendleft(delivery)
             raise
-        except Exception:
-            log.exception("handler for %s failed (attempt %d)", self.queue, delivery.attempts + 1)
-            await self.bus.redeliver(delivery)
+        except Exception as exc:
+            if self.bus.is_outage(exc):
+                log.warning("handler for %s hit an outage (%s); retrying", self.queue, exc)
+                await self.bus.redeliver(delivery, counted=False)
+            else:
+                log.exception(
+                    "handler for %s failed (attempt %d)", self.queue, delivery.attempts + 1
+                )
+                await self.bus.redeliver(delivery)
         finally:
             self.slots.release()
 
@@ -112,10 +118,14 @@ class MemoryBatchConsumer(Consumer):
         except asyncio.CancelledError:
             self.bus.queue(self.queue).items.extendleft(reversed(batch))
             raise
-        except Exception:
-            log.exception("batch handler for %s failed (%d deliveries)", self.queue, len(batch))
+        except Exception as exc:
+            outage = self.bus.is_outage(exc)
+            if outage:
+                log.warning("batch handler for %s hit an outage (%s); retrying", self.queue, exc)
+            else:
+                log.exception("batch handler for %s failed (%d deliveries)", self.queue, len(batch))
             for delivery in batch:
-                await self.bus.redeliver(delivery)
+                await self.bus.redeliver(delivery, counted=not outage)
         finally:
             self.slots.release()
 
@@ -160,16 +170,22 @@ class MemoryBus(Bus):
         self.consumers.append(consumer)
         return consumer
 
-    async def redeliver(self, delivery: Delivery) -> None:
-        delivery.attempts += 1
-        if delivery.attempts >= self.max_attempts:
-            log.error("moving a message of %s to its dead-letter queue", delivery.queue)
-            dead = Delivery(delivery.queue + DEAD_LETTER_SUFFIX, delivery.body, delivery.attempts)
-            self.queue(dead.queue).items.append(dead)
-            return
+    async def redeliver(self, delivery: Delivery, counted: bool = True) -> None:
+        """Puts a failed delivery back after a delay; ``counted``: the failure was the
+        message's (not an outage's), so it counts towards dead-lettering."""
+        if counted:
+            delivery.attempts += 1
+            if delivery.attempts >= self.max_attempts:
+                log.error("moving a message of %s to its dead-letter queue", delivery.queue)
+                dead = Delivery(
+                    delivery.queue + DEAD_LETTER_SUFFIX, delivery.body, delivery.attempts
+                )
+                self.queue(dead.queue).items.append(dead)
+                return
+        delay = self.retry_delay(delivery.attempts) if counted else self.outage_delay
 
         async def later() -> None:
-            await asyncio.sleep(self.retry_delay(delivery.attempts))
+            await asyncio.sleep(delay)
             await self.queue(delivery.queue).put(delivery)
 
         task = asyncio.create_task(later())

@@ -20,10 +20,13 @@ from vumigo.workers import ROLES, run_worker
 )
 @pass_state
 def worker(state: State, role: str, host: str | None, port: int | None, migrate: bool) -> None:
-    """Run one role of the platform (web, dispatcher, apps or transports) until stopped.
+    """Run one role of the platform until stopped: web, dispatcher, apps, transports, or
+    one of the parts of apps that can run apart: sandbox, scheduler, push.
 
     Run several copies of a role to share its work; they meet through RabbitMQ
-    (VUMIGO_BROKER_URL) and PostgreSQL (VUMIGO_DATABASE_URL).
+    (VUMIGO_BROKER_URL) and PostgreSQL (VUMIGO_DATABASE_URL). Work that must be single (a
+    transport's connections, the scheduler's housekeeping) is held by one process at a time
+    and taken over when it dies. See docs/deploy.md.
     """
     if migrate:
         run(_migrate(state.settings))

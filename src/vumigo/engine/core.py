@@ -17,16 +17,18 @@ from vumigo.bus import Bus, Consumer, Handler, create_bus
 from vumigo.bus import queues as q
 from vumigo.bus.memory import MemoryBus
 from vumigo.config import Settings
+from vumigo.db.availability import unavailable
 from vumigo.db.engine import Database
 from vumigo.dispatcher.lookups import Lookups
 from vumigo.engine.notify import SentNotifier
 from vumigo.message import Event, UserMessage
+from vumigo.roles import EMBEDDED_ROLES, AppParts, app_parts, check_roles
 from vumigo.store import messages as store
 from vumigo.store.unit import Unit
 
 log = logging.getLogger(__name__)
 
-ROLES = ("dispatcher", "apps", "transports")
+ROLES = EMBEDDED_ROLES
 
 
 class Engine:
@@ -34,11 +36,16 @@ class Engine:
         self.settings = settings
         self.db = db
         self.bus = bus or create_bus(settings.broker_url, settings.broker_prefix)
+        # A delivery that fails because the database is down is retried, not dead-lettered.
+        self.bus.outage_test = unavailable
         self.lookups = Lookups(db)
         self.sent_notifier = SentNotifier()
         self.billing = Billing(db, settings)
         self.consumers: list[Consumer] = []
         self.roles: tuple[str, ...] = ()
+        # Until start() says otherwise, what the settings' roles would run (tests start apps
+        # on an engine that was never started).
+        self.parts: AppParts = app_parts(settings.roles, settings.dedicated_roles)
         # Imported here: these modules import the engine's types.
         from vumigo.apps.workers import AppWorkers
         from vumigo.transports.manager import TransportManager
@@ -53,6 +60,8 @@ class Engine:
         from vumigo.engine.recovery import requeue_unfinished
 
         self.roles = tuple(roles)
+        check_roles(self.roles)
+        self.parts = app_parts(self.roles, self.settings.dedicated_roles)
         await self.bus.start()
         # With RabbitMQ, accepted work waits durably in its queues; re-queuing it from the
         # database would only duplicate it. The in-process bus loses its queues on a crash.
@@ -67,7 +76,7 @@ class Engine:
             await DispatcherWorker(self).start()
             # Low-credit e-mails, and held messages released once their account is topped up.
             await self.billing.start(self.requeue_outbound)
-        if "apps" in self.roles:
+        if self.parts.any:
             await self.apps.start()
 
     async def stop(self) -> None:
@@ -78,6 +87,12 @@ class Engine:
         await self.transports.stop()
         await self.apps.stop()
         await self.bus.stop()
+
+    @property
+    def distributed(self) -> bool:
+        """Whether other processes share this engine's work (the bus is RabbitMQ): then state
+        that an embedded engine keeps in memory lives in the database instead."""
+        return not isinstance(self.bus, MemoryBus)
 
     async def consume(self, queue: str, handler: Handler, prefetch: int = 16) -> None:
         self.consumers.append(await self.bus.consume(queue, handler, prefetch))
@@ -106,14 +121,14 @@ class Engine:
             return
         async with self.db.transaction() as session:
             fresh = await store.add_events(session, events)
-        for event in events:
-            if event.event_id in fresh:
-                await self.bus.publish(q.DISPATCHER_EVENT, event.to_json().encode())
+        await self.bus.publish_many(
+            [(q.DISPATCHER_EVENT, e.to_json().encode()) for e in events if e.event_id in fresh]
+        )
 
     async def run(self, unit: Unit) -> None:
         """Commits a unit of work, then publishes what it planned to publish."""
-        for queue, msg in await unit.commit(self.db):
-            await self.bus.publish(queue, msg.to_json().encode())
+        published = await unit.commit(self.db)
+        await self.bus.publish_many([(queue, msg.to_json().encode()) for queue, msg in published])
 
     async def requeue_outbound(self, message_ids: Sequence[str]) -> None:
         """Puts stored outbound messages (e.g. released from held) back on the dispatcher."""

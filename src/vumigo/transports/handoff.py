@@ -11,6 +11,9 @@ On start, whatever this transport left ``sending`` (it stopped or crashed before
 answered) goes back to ``queued`` and onto its queue, to be sent again. A carrier that had in
 fact accepted it delivers it twice; one that had answered and been recorded never sees it again.
 This assumes one process runs a given transport name, as one SMPP bind per pool implies anyway.
+In the distributed mode, what the transport stored but may have died before publishing (answers
+and receipts still ``new``, inbound messages still ``accepted``) is published again on start
+too: the embedded mode's start-up recovery does that for the whole platform.
 
 Answers are written in batches by a background task: the SMPP client reports acks from its
 reading loop, and a commit per ack would cap a bind at one message per commit.
@@ -26,11 +29,11 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from sqlalchemy import update
+from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from vumigo.bus import queues as q
-from vumigo.db.models import StoredMessage
+from vumigo.db.models import StoredEvent, StoredMessage
 from vumigo.message import Event, UserMessage, from_json
 from vumigo.store.unit import Unit
 
@@ -120,7 +123,42 @@ class Handoff:
                 await self.engine.publish(queue, msg)
         if payloads:
             log.warning("%s: re-sending %d unanswered messages", self.transport.name, len(payloads))
+        if self.engine.distributed:
+            await self._republish_stored()
         return len(payloads)
+
+    async def _republish_stored(self) -> None:
+        """Puts on the bus again what this transport stored that nobody has handled yet. Their
+        handlers are idempotent: one that was published after all is handled once."""
+        name = self.transport.name
+        async with self.engine.db.sessions() as session:
+            events = (
+                await session.scalars(
+                    select(StoredEvent.payload)
+                    .join(StoredMessage, StoredMessage.message_id == StoredEvent.user_message_id)
+                    .where(StoredEvent.state == "new", StoredMessage.transport_name == name)
+                )
+            ).all()
+            inbound = (
+                await session.scalars(
+                    select(StoredMessage.payload).where(
+                        StoredMessage.direction == "inbound",
+                        StoredMessage.state == "accepted",
+                        StoredMessage.transport_name == name,
+                    )
+                )
+            ).all()
+        await self.engine.bus.publish_many(
+            [(q.DISPATCHER_EVENT, p.encode()) for p in events]
+            + [(q.DISPATCHER_INBOUND, p.encode()) for p in inbound]
+        )
+        if events or inbound:
+            log.warning(
+                "%s: published again %d events and %d inbound messages stored before a stop",
+                name,
+                len(events),
+                len(inbound),
+            )
 
     # -- answers ---------------------------------------------------------------------
 

@@ -12,8 +12,14 @@ closes the session. Sessions live in ``ussd_sessions``. One that has been quiet 
 the aggregator reports that the session ended, or the app took longer than ``reply_timeout``
 to answer (the subscriber then sees ``timeout_text``).
 
-The HTTP request waits for the reply in memory, so the web and transports roles must run in one
-process for this transport.
+The HTTP request waits for the reply. In the embedded mode it waits in memory, on a future the
+transport resolves when the reply is sent. In the distributed mode the request is held by a web
+process and the reply is sent by whichever transports process runs the transport, so they meet
+in the session's row: the request writes the inbound message id it waits on (``waiting_for``),
+the transport writes the reply there if that id is still awaited (else the reply is nacked, as
+in memory), and the request polls the row every ``REPLY_POLL`` seconds. A request that gives
+up clears ``waiting_for`` in one conditional write, so a reply is either taken or nacked,
+never both.
 """
 
 from __future__ import annotations
@@ -25,12 +31,12 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import delete, update
+from sqlalchemy import delete, select, update
 
 from vumigo.db.base import utcnow
 from vumigo.db.models import UssdSession
 from vumigo.db.upsert import insert_for
-from vumigo.message import Event, UserMessage
+from vumigo.message import Event, UserMessage, generate_id
 from vumigo.transports.addresses import find_tag
 from vumigo.transports.base import Transport
 from vumigo.transports.options import Options
@@ -39,6 +45,7 @@ log = logging.getLogger(__name__)
 
 PREFIX = "ussd_http"
 SWEEP_INTERVAL = 1.0
+REPLY_POLL = 0.02  # seconds between looks for a reply written by another process
 KEEP_CLOSED = timedelta(days=1)
 
 
@@ -123,7 +130,11 @@ class UssdHttpTransport(Transport):
     ) -> Answer:
         settings = self.settings(pool)
         tag = await self._tag_for(pool, service_code)
-        event, content = await self._advance(pool, tag, session_id, msisdn, text, settings)
+        shared = self.engine.distributed
+        message_id = generate_id()
+        event, content = await self._advance(
+            pool, tag, session_id, msisdn, text, settings, message_id if shared else None
+        )
         msg = self.inbound(
             pool,
             tag,
@@ -132,11 +143,19 @@ class UssdHttpTransport(Transport):
             transport_type="ussd",
             session_event=event,
             transport_metadata={"ussd_http": {"session_id": session_id}},
+            message_id=message_id,
         )
         future: asyncio.Future[UserMessage] = asyncio.get_running_loop().create_future()
         self.waiting[msg.message_id] = future  # before receive: the reply may be quick
         try:
             await self.receive(msg)
+            if shared:
+                answer = await self._wait_in_db(session_id, message_id, settings.reply_timeout)
+                if answer is None:
+                    raise TimeoutError
+                if answer.close:
+                    await self._set_closed(session_id)
+                return answer
             reply = await asyncio.wait_for(future, settings.reply_timeout)
         except TimeoutError:
             self.timeouts += 1
@@ -154,6 +173,45 @@ class UssdHttpTransport(Transport):
         if close:
             await self._set_closed(session_id)
         return Answer(reply.content or "", close)
+
+    async def _wait_in_db(self, session_id: str, message_id: str, timeout: float) -> Answer | None:
+        """The reply to ``message_id`` once a transports process has written it; None if none
+        came within ``timeout`` (and then none will be taken: the wait is withdrawn)."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        while True:
+            answer = await self._stored_reply(session_id, message_id)
+            if answer is not None:
+                return answer
+            if loop.time() >= deadline:
+                break
+            await asyncio.sleep(min(REPLY_POLL, max(0.0, deadline - loop.time())))
+        async with self.engine.db.transaction() as session:
+            withdrawn = await session.execute(
+                update(UssdSession)
+                .where(
+                    UssdSession.transport == self.name,
+                    UssdSession.session_id == session_id,
+                    UssdSession.waiting_for == message_id,
+                )
+                .values(waiting_for=None)
+            )
+        if int(getattr(withdrawn, "rowcount", 0) or 0):
+            return None
+        return await self._stored_reply(session_id, message_id)  # it came at the last moment
+
+    async def _stored_reply(self, session_id: str, message_id: str) -> Answer | None:
+        async with self.engine.db.sessions() as session:
+            row = (
+                await session.execute(
+                    select(UssdSession.reply, UssdSession.reply_close).where(
+                        UssdSession.transport == self.name,
+                        UssdSession.session_id == session_id,
+                        UssdSession.reply_for == message_id,
+                    )
+                )
+            ).first()
+        return None if row is None else Answer(row[0] or "", bool(row[1]))
 
     async def end_session(self, session_id: str) -> bool:
         """Closes an open session (the aggregator says it ended, or it timed out) and tells the
@@ -199,16 +257,23 @@ class UssdHttpTransport(Transport):
         msisdn: str,
         text: str,
         settings: UssdHttpSettings,
+        waiting_for: str | None = None,
     ) -> tuple[str, str]:
-        """Records this request in its session; returns the session event and the content."""
+        """Records this request in its session (and, if given, the inbound message id whose
+        reply it waits for); returns the session event and the content."""
         now = utcnow()
         async with self.engine.db.transaction() as session:
             row = await session.get(UssdSession, (self.name, session_id))
             if row is not None and row.state == "open":
                 content = latest_input(row.text, text, settings.text_mode)
                 row.text, row.turns, row.updated_at = text, row.turns + 1, now
+                row.waiting_for = waiting_for
                 return "resume", content
             values = {
+                "waiting_for": waiting_for,
+                "reply_for": None,
+                "reply": None,
+                "reply_close": False,
                 "transport": self.name,
                 "session_id": session_id,
                 "pool": pool,
@@ -248,6 +313,8 @@ class UssdHttpTransport(Transport):
             if future is not None and not future.done():
                 future.set_result(msg)
                 events.append(Event.ack(msg.message_id, msg.message_id))
+            elif self.engine.distributed and msg.in_reply_to and await self._hand_over(msg):
+                events.append(Event.ack(msg.message_id, msg.message_id))
             else:
                 # USSD over HTTP can only answer a request the subscriber is waiting on.
                 reason = "no USSD request is waiting for this reply (it timed out or was answered)"
@@ -255,6 +322,24 @@ class UssdHttpTransport(Transport):
                     reason = "USSD over HTTP cannot start a session; only replies can be sent"
                 events.append(Event.nack(msg.message_id, nack_reason=reason))
         await self.engine.accept_events(events)
+
+    async def _hand_over(self, msg: UserMessage) -> bool:
+        """Writes a reply for the web process whose request awaits it; False if none does."""
+        async with self.engine.db.transaction() as session:
+            result = await session.execute(
+                update(UssdSession)
+                .where(
+                    UssdSession.transport == self.name,
+                    UssdSession.waiting_for == msg.in_reply_to,
+                )
+                .values(
+                    waiting_for=None,
+                    reply_for=msg.in_reply_to,
+                    reply=msg.content or "",
+                    reply_close=msg.session_event == "close",
+                )
+            )
+        return bool(getattr(result, "rowcount", 0))
 
     # -- housekeeping ----------------------------------------------------------------
 

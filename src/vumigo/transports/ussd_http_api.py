@@ -5,8 +5,9 @@
 - ``POST /api/v1/transports/ussd_http/<pool>/end``: the aggregator reports that a session
   ended (the subscriber hung up, the network timed out); the app gets a ``close`` message.
 
-Both check the pool's shared secret or basic-auth credentials (``ussd_http.secret``,
-``ussd_http.username``/``password``).
+In the distributed mode any web process serves them, whichever transports process runs the
+transport (see ``vumigo.transports.ussd_http``). Both check the pool's shared secret or
+basic-auth credentials (``ussd_http.secret``, ``ussd_http.username``/``password``).
 """
 
 from __future__ import annotations
@@ -15,9 +16,9 @@ from fastapi import APIRouter, FastAPI, HTTPException, Request
 from fastapi.responses import PlainTextResponse
 
 from vumigo.runtime import Platform
-from vumigo.transports.options import OptionError
+from vumigo.transports.options import OptionError, Options
 from vumigo.transports.ussd_http import PREFIX, UssdHttpSettings, UssdHttpTransport
-from vumigo.transports.webhooks import pool_transport, read_fields, require_auth
+from vumigo.transports.webhooks import pool_settings, pool_transport, read_fields, require_auth
 
 MAX_FIELD = 1024
 
@@ -25,10 +26,21 @@ MAX_FIELD = 1024
 def install(app: FastAPI, platform: Platform) -> None:
     router = APIRouter(prefix="/api/v1/transports/ussd_http", tags=["transports"])
 
+    async def _transport(pool: str) -> tuple[UssdHttpTransport, Options]:
+        if not platform.engine.distributed:
+            return await pool_transport(platform, pool, UssdHttpTransport, PREFIX)
+        # The transport runs in some transports process; requests and replies meet in the
+        # database, so a stand-in here (not started: it sweeps nothing) takes the request.
+        meta, options = await pool_settings(
+            platform, pool, UssdHttpTransport.transport_type, PREFIX
+        )
+        name = str(meta["transport_name"])
+        return UssdHttpTransport(platform.engine, name, {pool: meta}), options
+
     async def prepare(
         pool: str, request: Request
     ) -> tuple[UssdHttpTransport, UssdHttpSettings, dict[str, str]]:
-        transport, options = await pool_transport(platform, pool, UssdHttpTransport, PREFIX)
+        transport, options = await _transport(pool)
         fields = await read_fields(request)
         require_auth(options, request, fields)
         try:

@@ -43,7 +43,7 @@ async def pool_transport(
     meta, options = await pool_settings(platform, pool, kind.transport_type, prefix)
     transport = platform.engine.transports.transports.get(str(meta.get("transport_name")))
     if not isinstance(transport, kind):
-        # Replies travel back on the request, so the web and transports roles share a process.
+        # In the embedded mode replies travel back on the request, in memory.
         raise HTTPException(503, f"The {kind.transport_type} transport is not running here")
     return transport, options
 

@@ -17,6 +17,7 @@ from vumigo import __version__
 from vumigo.config import Settings
 from vumigo.errors import VumigoError
 from vumigo.runtime import Platform
+from vumigo.web import outage
 
 log = logging.getLogger(__name__)
 
@@ -80,6 +81,9 @@ def create_app(platform: Platform) -> FastAPI:
             status_code=exc.status_code,
             headers=getattr(exc, "headers", None),
         )
+
+    # The database or the broker away: 503, not 500.
+    outage.add_handlers(app)
 
     for part in PARTS:
         _installer(part)(app, platform)

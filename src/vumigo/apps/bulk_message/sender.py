@@ -6,7 +6,10 @@ de-duplicating). They go out in chunks, each chunk one unit of work that stores 
 (``queued``, to be sent by the engine) together with one ``bulk_recipients`` row per contact,
 keyed by (send, contact). So after a crash a resumed send walks the same stream and skips every
 contact that has a row: nobody gets a second copy, and nobody whose chunk had not committed is
-missed. (A chunk that committed but was not yet published is re-queued by engine recovery.)
+missed. A chunk that committed but was not yet published is put on the bus again when the send
+resumes: by engine recovery at start-up in the embedded mode, by the resumed send itself in the
+distributed mode (its messages still ``queued``; one also waiting on the bus goes out once all
+the same, as the transport claims it before sending).
 
 Only a window of messages is in flight at once (queued but not yet acked or nacked); the sender
 waits while it is full, woken by the conversation's event handler in this process, or by a
@@ -30,10 +33,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from vumigo.apps.actions import NEEDS_GROUP, ActionError, ActionRun
 from vumigo.apps.base import AppContext, ExtraWrite
 from vumigo.apps.bulk_message.window import in_flight, progress
+from vumigo.bus import queues as q
 from vumigo.contacts import conversation_group_keys, count_recipients, recipients
 from vumigo.contacts.fields import DELIVERY_CLASSES
 from vumigo.db.base import utcnow
-from vumigo.db.models import BulkRecipient, BulkSend
+from vumigo.db.models import BulkRecipient, BulkSend, StoredMessage
 from vumigo.store.unit import Unit
 
 DEFAULT_WINDOW = 100
@@ -107,6 +111,8 @@ class GroupSend:
             send = await self._begin(session, groups)
             finished = send.status == "finished"
         if not finished:
+            if self.resumed and self.engine.distributed:
+                await self._requeue_stored()
             await self._walk(groups)
             async with self.engine.db.transaction() as session:
                 await session.execute(
@@ -147,6 +153,19 @@ class GroupSend:
         session.add(send)
         await session.flush()
         return send
+
+    async def _requeue_stored(self) -> None:
+        """Publishes again the messages this send stored that no transport has taken yet:
+        the process that stored them may have died before it published them."""
+        async with self.engine.db.sessions() as session:
+            payloads = (
+                await session.scalars(
+                    select(StoredMessage.payload)
+                    .join(BulkRecipient, BulkRecipient.message_id == StoredMessage.message_id)
+                    .where(BulkRecipient.send_id == self.send_id, StoredMessage.state == "queued")
+                )
+            ).all()
+        await self.engine.bus.publish_many([(q.DISPATCHER_OUTBOUND, p.encode()) for p in payloads])
 
     async def _walk(self, groups: list[str]) -> None:
         from vumigo.apps.scheduler import services_for

@@ -1,7 +1,8 @@
 """The HTTP API's per-process state, shared by its conversation types and its web routes.
 
-One engine (one platform) has one of these: the settings, the concurrency limiter, the stream
-hub and the push worker. The two conversation types both start the push worker; it runs once.
+One engine (one platform) has one of these: the settings, the concurrency limiter (counted in
+the database in the distributed mode), the stream hub and the push worker. The two conversation
+types both start the push worker; it runs once, in engines that run the ``push`` part.
 """
 
 from __future__ import annotations
@@ -9,7 +10,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 from weakref import WeakKeyDictionary
 
-from vumigo.apps.http_api.limiter import ConcurrencyLimiter
+from vumigo.apps.http_api.limiter import ConcurrencyLimiter, DbConcurrencyLimiter
 from vumigo.apps.http_api.pusher import Pusher
 from vumigo.apps.http_api.settings import HttpApiSettings
 from vumigo.apps.http_api.stream import StreamHub
@@ -29,7 +30,12 @@ class HttpApiRuntime:
     ) -> None:
         self.engine = engine
         self.settings = settings
-        self.limiter = ConcurrencyLimiter(settings.concurrency_limit)
+        # Counted in the database when other web processes serve the same accounts.
+        self.limiter: ConcurrencyLimiter = (
+            DbConcurrencyLimiter(engine.db, settings.concurrency_limit)
+            if engine.distributed
+            else ConcurrencyLimiter(settings.concurrency_limit)
+        )
         self.hub = StreamHub(engine.db, settings.poll_interval)
         self.resolver = resolver
         self.connector = connector
@@ -38,7 +44,7 @@ class HttpApiRuntime:
 
     async def start_pusher(self) -> None:
         self._users += 1
-        if self.pusher is None:
+        if self.pusher is None and self.engine.parts.push:
             self.pusher = Pusher(self.engine.db, self.settings, self.resolver, self.connector)
             await self.pusher.start()
 

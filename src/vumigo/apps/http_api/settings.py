@@ -5,8 +5,8 @@ names are the ones such a section would use, so moving them there changes no dep
 
 Variables (default in brackets):
 
-- ``CONCURRENCY_LIMIT`` [10]: open requests, streams included, per account and web process;
-  negative for no limit.
+- ``CONCURRENCY_LIMIT`` [10]: open requests, streams included, per account (across every web
+  process in the distributed mode); negative for no limit.
 - ``MAX_BODY_BYTES`` [262144]: the largest PUT body accepted.
 - ``PUSH_TIMEOUT`` [5]: seconds one push may take.
 - ``RETRY_INTERVALS`` [5,30,120,300,1800,3600]: seconds before each retry of a failed push.

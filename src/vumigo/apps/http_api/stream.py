@@ -17,7 +17,7 @@ import asyncio
 import contextlib
 import random
 from collections import defaultdict
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 
 import anyio
 from sqlalchemy import delete, insert, select
@@ -165,7 +165,11 @@ class StreamResponse(Response):
     media_type = "application/json; charset=utf-8"
 
     def __init__(
-        self, hub: StreamHub, conversation_key: str, kind: str, on_close: Callable[[], None]
+        self,
+        hub: StreamHub,
+        conversation_key: str,
+        kind: str,
+        on_close: Callable[[], Awaitable[None]],
     ) -> None:
         # Not Response.__init__: that would add "Content-Length: 0" to an endless body.
         self.status_code = 200
@@ -193,7 +197,8 @@ class StreamResponse(Response):
         except OSError:
             pass  # the client went away mid-write
         finally:
-            self.on_close()
+            with anyio.CancelScope(shield=True):
+                await self.on_close()
 
     async def _pump(self, send: Send) -> None:
         async with self.hub.subscribe(self.conversation_key, self.kind) as sub:
