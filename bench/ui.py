@@ -34,7 +34,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import httpx
-from sqlalchemy import func, insert, select
+from sqlalchemy import func, insert, select, update
 
 from vumigo.accounts.apps import enable_apps
 from vumigo.accounts.users import create_user
@@ -53,6 +53,7 @@ from vumigo.db.models import (
     GroupMember,
     MessageBatch,
     StoredMessage,
+    User,
 )
 from vumigo.routing.table import add_entry
 from vumigo.runtime import Platform
@@ -69,6 +70,8 @@ WORDS = ["hello", "yes", "no", "stop", "help", "menu", "balance", "info", "thank
 async def seed_account(db: Database, conversations: int) -> tuple[str, list[str]]:
     async with db.transaction() as s:
         account = (await create_user(s, EMAIL, PASSWORD, name="Bench")).key
+        # An operator too, so the operator pages are measured on this database.
+        await s.execute(update(User).where(User.email == EMAIL).values(is_admin=True))
         await enable_apps(s, account)
         meta = {"transport_type": "dev", "transport_name": "dev", "display_name": "Dev"}
         await create_pool(s, "dev", [str(10000 + n) for n in range(10)], meta)
@@ -344,6 +347,13 @@ async def main(args: argparse.Namespace) -> None:
             ("phone", "/phone/"),
             ("account", "/account/"),
             *contact_pages(contact_keys, groups),
+            ("billing", "/billing/"),
+            ("operator: overview", "/admin/"),
+            ("operator: accounts", "/admin/accounts/"),
+            ("operator: the account", f"/admin/accounts/{account}/"),
+            ("operator: users", "/admin/users/"),
+            ("operator: tag pools", "/admin/pools/"),
+            ("operator: billing", "/billing/admin/"),
         ]
         print(f"\n{'page':34} {'median ms':>10} {'max ms':>9} {'bytes':>9}")
         for name, path in pages:
