@@ -8,6 +8,7 @@ One live server and one browser serve the whole module, so the suite stays well 
 from __future__ import annotations
 
 import asyncio
+import os
 import shutil
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -123,6 +124,23 @@ def alice(chromium: Browser, live: tuple[LiveServer, dict[str, str]]) -> Iterato
     page.on("pageerror", lambda exc: CONSOLE_ERRORS.append(str(exc)))
     yield page, server.url
     context.close()
+
+
+# Screenshots go to docs/screenshots/ only when asked (VUMIGO_SCREENSHOTS=1), so an ordinary
+# test run leaves the work tree alone; otherwise to a scratch folder.
+DOCS_SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
+
+
+@pytest.fixture(scope="module")
+def shots(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Where the module's screenshots go."""
+    folder = (
+        DOCS_SCREENSHOTS
+        if os.environ.get("VUMIGO_SCREENSHOTS")
+        else tmp_path_factory.mktemp("screenshots")
+    )
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
 
 
 @pytest.fixture(scope="module")

@@ -9,7 +9,6 @@ are taken at desktop and phone widths, and no operator page may scroll sideways 
 from __future__ import annotations
 
 import asyncio
-import os
 import re
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -30,19 +29,6 @@ from playwright.sync_api import Browser, Page, expect  # noqa: E402
 OPERATOR = "operator@example.com"
 NURSE = "nurse@acme.example"
 NURSE_PASSWORD = "nurse password 1"
-DOCS_SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
-
-
-@pytest.fixture(scope="module")
-def shots(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    # As in test_ui: docs/screenshots/ only when asked (VUMIGO_SCREENSHOTS=1).
-    folder = (
-        DOCS_SCREENSHOTS
-        if os.environ.get("VUMIGO_SCREENSHOTS")
-        else tmp_path_factory.mktemp("admin-screenshots")
-    )
-    folder.mkdir(parents=True, exist_ok=True)
-    return folder
 
 
 async def _make_operator(url: str) -> None:

@@ -10,7 +10,6 @@ built in the form editor. Screenshots of both, and both pages at phone width.
 from __future__ import annotations
 
 import asyncio
-import os
 import re
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -30,18 +29,6 @@ require_browser()
 from playwright.sync_api import Page, expect  # noqa: E402
 
 GROUP_SIZE = 50
-DOCS_SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
-
-
-@pytest.fixture(scope="module")
-def shots(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    folder = (
-        DOCS_SCREENSHOTS
-        if os.environ.get("VUMIGO_SCREENSHOTS")
-        else tmp_path_factory.mktemp("screenshots")
-    )
-    folder.mkdir(parents=True, exist_ok=True)
-    return folder
 
 
 async def _seed_group(url: str, account_key: str) -> str:
@@ -67,11 +54,6 @@ def clinic(live: tuple[LiveServer, dict[str, str]]) -> str:
     url = server.platform.settings.database_url
     with ThreadPoolExecutor(1) as pool:
         return pool.submit(asyncio.run, _seed_group(url, seeded["alice"])).result()
-
-
-@pytest.fixture(scope="module")
-def state() -> dict[str, Any]:
-    return {}
 
 
 def _create(page: Page, base: str, name: str, kind: str) -> str:

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import csv
 import io
-import os
 from pathlib import Path
 from typing import Any
 
@@ -18,25 +17,8 @@ require_browser()
 
 from playwright.sync_api import Page, expect  # noqa: E402
 
-DOCS_SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
 ROWS = 200
 CITIES = ["CPT", "JHB", "DBN", "PTA"]
-
-
-@pytest.fixture(scope="module")
-def shots(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    folder = (
-        DOCS_SCREENSHOTS
-        if os.environ.get("VUMIGO_SCREENSHOTS")
-        else tmp_path_factory.mktemp("screenshots")
-    )
-    folder.mkdir(parents=True, exist_ok=True)
-    return folder
-
-
-@pytest.fixture(scope="module")
-def state() -> dict[str, Any]:
-    return {}
 
 
 def people_csv(folder: Path) -> Path:

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
 import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -27,7 +26,6 @@ require_browser()
 
 from playwright.sync_api import Page, expect  # noqa: E402
 
-DOCS_SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
 # Hourly counts growing through the last day (40 exactly a day ago), for the graphs' shape.
 PINGS = [(hours * 3600, 1000.0 + 40 * hours) for hours in range(-25, 0)]
 
@@ -37,14 +35,6 @@ INK = """Array.from(document.querySelectorAll("canvas")).map((c) => {
   for (let i = 3; i < d.length; i += 4) if (d[i]) n++;
   return n;
 })"""
-
-
-@pytest.fixture(scope="module")
-def shots(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    wanted = os.environ.get("VUMIGO_SCREENSHOTS")
-    folder = DOCS_SCREENSHOTS if wanted else tmp_path_factory.mktemp("dashboards")
-    folder.mkdir(parents=True, exist_ok=True)
-    return folder
 
 
 async def _seed(url: str, account: str) -> dict[str, str]:

@@ -11,7 +11,6 @@ on the phone page over two USSD turns, expecting the replies the example's own t
 from __future__ import annotations
 
 import json
-import os
 import re
 from pathlib import Path
 from typing import Any
@@ -27,23 +26,11 @@ if not NODE_READY:
 
 from playwright.sync_api import Page, expect  # noqa: E402
 
-DOCS_SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
 # What examples/simple/test/app.test.js expects: the start state's menu, then the tea state.
 MENU = "Tea or coffee?\n1. Tea\n2. Coffee"
 TEA = "Meh. Bye."
 # The app's first run starts a sandbox process and loads the toolkit: allow for a slow machine.
 APP_WAIT = 30_000
-
-
-@pytest.fixture(scope="module")
-def shots(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    folder = (
-        DOCS_SCREENSHOTS
-        if os.environ.get("VUMIGO_SCREENSHOTS")
-        else tmp_path_factory.mktemp("screenshots")
-    )
-    folder.mkdir(parents=True, exist_ok=True)
-    return folder
 
 
 def editor_value(page: Page) -> str:

@@ -9,12 +9,9 @@ from __future__ import annotations
 
 import csv
 import io
-import os
 import re
 from pathlib import Path
 from typing import Any
-
-import pytest
 
 from tests.browser.conftest import BOB, CONSOLE_ERRORS, require_browser, sign_in
 from tests.support.live import LiveServer
@@ -22,21 +19,6 @@ from tests.support.live import LiveServer
 require_browser()
 
 from playwright.sync_api import Browser, Page, expect  # noqa: E402
-
-# Screenshots go to docs/screenshots/ only when asked (VUMIGO_SCREENSHOTS=1), so an ordinary
-# test run leaves the work tree alone; otherwise to a scratch folder.
-DOCS_SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
-
-
-@pytest.fixture(scope="module")
-def shots(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    folder = (
-        DOCS_SCREENSHOTS
-        if os.environ.get("VUMIGO_SCREENSHOTS")
-        else tmp_path_factory.mktemp("screenshots")
-    )
-    folder.mkdir(parents=True, exist_ok=True)
-    return folder
 
 
 def test_sign_in_shows_the_dashboard(alice: tuple[Page, str]) -> None:
