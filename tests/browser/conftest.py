@@ -126,6 +126,12 @@ def alice(chromium: Browser, live: tuple[LiveServer, dict[str, str]]) -> Iterato
     context.close()
 
 
+@pytest.fixture(scope="module", autouse=True)
+def fresh_console_errors() -> None:
+    """Each module checks the errors its own pages logged, not those of the modules before."""
+    CONSOLE_ERRORS.clear()
+
+
 # Screenshots go to docs/screenshots/ only when asked (VUMIGO_SCREENSHOTS=1), so an ordinary
 # test run leaves the work tree alone; otherwise to a scratch folder.
 DOCS_SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"

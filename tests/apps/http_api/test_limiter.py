@@ -5,6 +5,7 @@ Two limiters on two connections to one database stand for two web processes.
 
 from __future__ import annotations
 
+import asyncio
 import os
 import uuid
 from datetime import timedelta
@@ -135,4 +136,30 @@ async def test_web_processes_on_one_database_refuse_over_the_limit(
     finally:
         await second.stop()
         await first.stop()
+        await db.dispose()
+
+
+async def test_requests_coming_and_going_at_once_leak_no_slot(db_url: str) -> None:
+    """Enters and leaves interleaved on one process (each awaits the database): whatever the
+    order, once all have left the process holds nothing and the whole limit is free again."""
+    db = Database(db_url)
+    try:
+        limiter = DbConcurrencyLimiter(db, 3, holder="web-1")
+
+        async def request(n: int) -> None:
+            try:
+                await limiter.enter("acc")
+            except TooManyConnections:
+                return
+            await asyncio.sleep(0.001 * (n % 3))
+            await limiter.leave("acc")
+
+        for _ in range(5):
+            await asyncio.gather(*(request(n) for n in range(12)))
+        assert limiter.open == {}
+        for _ in range(3):  # the whole limit, as at the start
+            await limiter.enter("acc")
+        with pytest.raises(TooManyConnections):
+            await limiter.enter("acc")
+    finally:
         await db.dispose()

@@ -89,6 +89,18 @@ class DbConcurrencyLimiter(ConcurrencyLimiter):
     async def enter(self, account_key: str) -> None:
         if self.limit < 0:
             return
+        # Counted here before anything is awaited: this process's count is changed only in
+        # place (+1 here, -1 in leave), never written back from a copy read before an await,
+        # which a leave running meanwhile would make stale (and the slot leak for good).
+        self.open[account_key] = self.open.get(account_key, 0) + 1
+        try:
+            await self._take(account_key)
+        except BaseException:
+            self.release(account_key)
+            raise
+        self._keep_fresh()
+
+    async def _take(self, account_key: str) -> None:
         now = utcnow()
         async with self.db.transaction() as session:
             if self.db.dialect == "postgresql":
@@ -98,29 +110,27 @@ class DbConcurrencyLimiter(ConcurrencyLimiter):
                     {"key": lock_key(f"http-api-slots:{account_key}")},
                 )
             fresh = now - timedelta(seconds=STALE_SECONDS)
-            taken = (
+            others = (
                 await session.execute(
                     select(func.coalesce(func.sum(ApiSlot.count), 0)).where(
-                        ApiSlot.account_key == account_key, ApiSlot.seen_at > fresh
+                        ApiSlot.account_key == account_key,
+                        ApiSlot.holder != self.holder,
+                        ApiSlot.seen_at > fresh,
                     )
                 )
             ).scalar_one()
-            if int(taken) >= self.limit:
+            mine = self.open.get(account_key, 0)  # this request included
+            if int(others) + mine > self.limit:
                 raise TooManyConnections(account_key)
-            # This process's row counts from what this process knows it has open, so a row
-            # that went stale (and stopped counting) comes back right.
-            count = self.open.get(account_key, 0) + 1
             stmt = insert_for(session, ApiSlot).values(
-                account_key=account_key, holder=self.holder, count=count, seen_at=now
+                account_key=account_key, holder=self.holder, count=mine, seen_at=now
             )
             await session.execute(
                 stmt.on_conflict_do_update(
                     index_elements=["account_key", "holder"],
-                    set_={"count": count, "seen_at": now},
+                    set_={"count": stmt.excluded.count, "seen_at": now},
                 )
             )
-        self.open[account_key] = count
-        self._keep_fresh()
 
     async def leave(self, account_key: str) -> None:
         if self.limit < 0:
